@@ -1,0 +1,9 @@
+//go:build !linux
+
+package query
+
+import "syscall"
+
+func childSysProcAttr() *syscall.SysProcAttr {
+	return nil
+}

@@ -1,0 +1,150 @@
+package runc
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// runDirs are the host paths of one run's files, all below WorkDir/<id>.
+type runDirs struct {
+	top    string // WorkDir/<id>
+	bundle string // runc bundle: config.json and rootfs/
+	rootfs string // empty read-only root of the container
+	etc    string // generated /etc, bind-mounted read-only
+}
+
+func newRunDirs(workDir, id string) runDirs {
+	top := filepath.Join(workDir, id)
+	return runDirs{
+		top:    top,
+		bundle: filepath.Join(top, "bundle"),
+		rootfs: filepath.Join(top, "bundle", "rootfs"),
+		etc:    filepath.Join(top, "etc"),
+	}
+}
+
+// mountPoints are the directories the rootfs needs for the fixed mounts.
+var mountPoints = []string{"usr", "etc", "job", "tmp", "proc", "dev"}
+
+// hostRootDirs are the top-level directories that hold programs and
+// libraries. On merged-/usr hosts they are symlinks into /usr.
+var hostRootDirs = []string{"bin", "sbin", "lib", "lib32", "lib64", "libx32"}
+
+// prepareRootfs creates the run's directories below d.top (which the caller
+// created), the empty rootfs with its
+// mount points and symlinks, and the generated /etc. It returns bind mounts
+// for top-level directories that are real directories on the host (hosts
+// without merged /usr).
+func prepareRootfs(d runDirs, uid, gid uint32) ([]specs.Mount, error) {
+	for _, dir := range []string{d.bundle, d.rootfs, d.etc} {
+		// 0755: the job's non-root user must traverse its root and /etc.
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create run directory: %w", err)
+		}
+	}
+
+	for _, name := range mountPoints {
+		if err := os.Mkdir(filepath.Join(d.rootfs, name), 0o755); err != nil {
+			return nil, fmt.Errorf("create mount point: %w", err)
+		}
+	}
+
+	extra, err := mirrorHostRootDirs(d.rootfs)
+	if err != nil {
+		return nil, err
+	}
+
+	if err := writeEtc(d.etc, uid, gid); err != nil {
+		return nil, err
+	}
+	return extra, nil
+}
+
+// mirrorHostRootDirs gives the rootfs the host's /bin, /lib, ... layout: a
+// symlink where the host has a symlink into /usr, a read-only bind mount
+// where the host has a real directory, nothing where the host has none.
+func mirrorHostRootDirs(rootfs string) ([]specs.Mount, error) {
+	var mounts []specs.Mount
+	for _, name := range hostRootDirs {
+		host := "/" + name
+		info, err := os.Lstat(host)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("inspect host %q: %w", host, err)
+		}
+
+		switch {
+		case info.Mode()&fs.ModeSymlink != 0:
+			if err := mirrorSymlink(rootfs, name); err != nil {
+				return nil, err
+			}
+		case info.IsDir():
+			if err := os.Mkdir(filepath.Join(rootfs, name), 0o755); err != nil {
+				return nil, fmt.Errorf("create mount point: %w", err)
+			}
+			mounts = append(mounts, readOnlyBind(host, host, true))
+		}
+	}
+	return mounts, nil
+}
+
+// mirrorSymlink copies the host's /<name> symlink into the rootfs. Only
+// targets inside /usr are accepted: /usr is the only host tree mounted in the
+// sandbox, so any other target would dangle or point somewhere unintended.
+func mirrorSymlink(rootfs, name string) error {
+	target, err := os.Readlink("/" + name)
+	if err != nil {
+		return fmt.Errorf("read host symlink %q: %w", "/"+name, err)
+	}
+
+	resolved := filepath.Clean(filepath.Join("/", target))
+	if !strings.HasPrefix(resolved, "/usr/") {
+		return fmt.Errorf("host %q points to %q, outside /usr: this host layout is not supported", "/"+name, target)
+	}
+
+	if err := os.Symlink(strings.TrimPrefix(resolved, "/"), filepath.Join(rootfs, name)); err != nil {
+		return fmt.Errorf("create symlink in rootfs: %w", err)
+	}
+	return nil
+}
+
+// writeEtc writes the minimal /etc: the job user, loopback-only hosts and
+// file-only name service switch. No resolv.conf: no resolver exists in the
+// sandbox.
+func writeEtc(dir string, uid, gid uint32) error {
+	files := map[string]string{
+		"passwd": fmt.Sprintf("root:x:0:0:root:/root:/usr/sbin/nologin\n"+
+			"job:x:%d:%d:moat job:/tmp:/usr/sbin/nologin\n"+
+			"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n", uid, gid),
+		"group": fmt.Sprintf("root:x:0:\njob:x:%d:\nnogroup:x:65534:\n", gid),
+		"hosts": "127.0.0.1\tlocalhost\n::1\tlocalhost\n",
+		"nsswitch.conf": "passwd: files\ngroup: files\nshadow: files\n" +
+			"hosts: files\nnetworks: files\nprotocols: files\nservices: files\n",
+		"hostname": "moat-job\n",
+	}
+
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return fmt.Errorf("write generated /etc/%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// readOnlyBind is a non-recursive read-only bind mount: submounts of the
+// host source (another filesystem mounted below /usr, say) stay invisible.
+func readOnlyBind(source, destination string, exec bool) specs.Mount {
+	options := []string{"bind", "ro", "nosuid", "nodev"}
+	if !exec {
+		options = append(options, "noexec")
+	}
+	return specs.Mount{Destination: destination, Type: "bind", Source: source, Options: options}
+}

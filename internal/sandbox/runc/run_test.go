@@ -1,0 +1,277 @@
+package runc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moatdev/moat/internal/ids"
+	"github.com/moatdev/moat/internal/sandbox"
+)
+
+func TestRunSuccess(t *testing.T) {
+	rt := newTestRuntime(t)
+	bundle := newBundle(t, nil)
+
+	out := runSpec(t, context.Background(), rt, newSpec(t, bundle, "/bin/sh", "-c", "echo hello; echo oops >&2"))
+
+	if out.res.ExitCode != 0 {
+		t.Errorf("ExitCode = %d, want 0 (stderr %q)", out.res.ExitCode, out.stderr)
+	}
+	if out.stdout != "hello\n" {
+		t.Errorf("stdout = %q, want %q", out.stdout, "hello\n")
+	}
+	if out.stderr != "oops\n" {
+		t.Errorf("stderr = %q, want %q", out.stderr, "oops\n")
+	}
+	if out.res.KillCause != nil {
+		t.Errorf("KillCause = %v, want nil", out.res.KillCause)
+	}
+	want, err := Version(rt.cfg.Binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.res.RuntimeVersion != want || !strings.HasPrefix(want, "runc ") {
+		t.Errorf("RuntimeVersion = %q, want %q", out.res.RuntimeVersion, want)
+	}
+	if len(out.res.SpecHash) != 64 {
+		t.Errorf("SpecHash = %q, want 64 hex digits", out.res.SpecHash)
+	}
+	if out.res.Wall <= 0 {
+		t.Errorf("Wall = %v, want > 0", out.res.Wall)
+	}
+}
+
+func TestRunExitCode(t *testing.T) {
+	rt := newTestRuntime(t)
+	bundle := newBundle(t, map[string]string{"main.sh": "echo failing\nexit 3\n"})
+
+	out := runSpec(t, context.Background(), rt, newSpec(t, bundle, "/bin/sh", "/job/main.sh"))
+
+	if out.res.ExitCode != 3 {
+		t.Errorf("ExitCode = %d, want 3", out.res.ExitCode)
+	}
+	if out.stdout != "failing\n" {
+		t.Errorf("stdout = %q, want %q", out.stdout, "failing\n")
+	}
+}
+
+func TestRunMissingProgramFails(t *testing.T) {
+	rt := newTestRuntime(t)
+	spec := newSpec(t, newBundle(t, nil), "/usr/bin/no-such-program")
+
+	res, err := rt.Run(context.Background(), spec, nil, nil)
+
+	if err == nil {
+		t.Fatalf("Run of a missing program returned no error (ExitCode %d)", res.ExitCode)
+	}
+	if testing.Verbose() {
+		t.Logf("error: %v", err)
+	}
+	if res.ExitCode != -1 {
+		t.Errorf("ExitCode = %d, want -1 for a container that never started", res.ExitCode)
+	}
+	assertNoTrace(t, rt, spec.ID)
+}
+
+// A job that sleeps forever and leaves a setsid'd child and a child that
+// ignores SIGTERM: the timeout must end all three.
+const stubbornJob = `
+setsid sh -c 'while :; do sleep 1; done' "$1-setsid" &
+sh -c 'trap "" TERM; while :; do sleep 1; done' "$1-noterm" &
+echo started
+while :; do sleep 1; done
+`
+
+func TestRunTimeoutKillsEverything(t *testing.T) {
+	rt := newTestRuntime(t)
+	marker := "marker-" + ids.NewRun()
+	bundle := newBundle(t, map[string]string{"main.sh": stubbornJob})
+	spec := newSpec(t, bundle, "/bin/sh", "/job/main.sh", marker)
+
+	seen := make(chan int, 1)
+	go func() { seen <- waitForMarkers(t, marker, 3, 10*time.Second) }()
+
+	ctx, cancel := context.WithTimeoutCause(context.Background(), 2*time.Second, sandbox.ErrTimeout)
+	defer cancel()
+	out := runSpec(t, ctx, rt, spec)
+
+	if n := <-seen; n < 3 {
+		t.Errorf("saw %d processes with the marker while running, want 3 (pid 1, setsid child, SIGTERM-ignoring child)", n)
+	}
+	if !errors.Is(out.res.KillCause, sandbox.ErrTimeout) {
+		t.Errorf("KillCause = %v, want ErrTimeout", out.res.KillCause)
+	}
+	if out.res.ExitCode != 137 {
+		t.Errorf("ExitCode = %d, want 137 (SIGKILL)", out.res.ExitCode)
+	}
+	if out.stdout != "started\n" {
+		t.Errorf("stdout = %q, want %q", out.stdout, "started\n")
+	}
+	if left := processesWithMarker(t, marker); len(left) > 0 {
+		t.Errorf("processes of the run survive: %q", left)
+	}
+}
+
+func TestRunCancelReportsCause(t *testing.T) {
+	rt := newTestRuntime(t)
+	spec := newSpec(t, newBundle(t, nil), "/bin/sh", "-c", "echo started; while :; do sleep 1; done")
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go func() {
+		time.Sleep(time.Second)
+		cancel(sandbox.ErrCancelled)
+	}()
+	out := runSpec(t, ctx, rt, spec)
+
+	if !errors.Is(out.res.KillCause, sandbox.ErrCancelled) {
+		t.Errorf("KillCause = %v, want ErrCancelled", out.res.KillCause)
+	}
+	if out.res.ExitCode != 137 {
+		t.Errorf("ExitCode = %d, want 137", out.res.ExitCode)
+	}
+}
+
+func TestRunDaemonDiesWithPid1(t *testing.T) {
+	rt := newTestRuntime(t)
+	marker := "marker-" + ids.NewRun()
+	script := `setsid sh -c 'while :; do sleep 1; done' "$1" & echo started; exit 0`
+	spec := newSpec(t, newBundle(t, nil), "/bin/sh", "-c", script, marker)
+
+	out := runSpec(t, context.Background(), rt, spec)
+
+	if out.res.ExitCode != 0 {
+		t.Errorf("ExitCode = %d, want 0", out.res.ExitCode)
+	}
+	if out.stdout != "started\n" {
+		t.Errorf("stdout = %q, want %q", out.stdout, "started\n")
+	}
+	if left := processesWithMarker(t, marker); len(left) > 0 {
+		t.Errorf("daemon survives its PID 1: %q", left)
+	}
+}
+
+func TestRunOOM(t *testing.T) {
+	rt := newTestRuntime(t)
+	script := "chunks = []\nwhile True:\n    chunks.append(b'x' * (8 << 20))\n"
+	spec := newSpec(t, newBundle(t, map[string]string{"oom.py": script}), python, "/job/oom.py")
+	spec.Limits.MemoryBytes = 64 << 20
+	spec.Limits.TmpBytes = 8 << 20
+
+	out := runSpec(t, context.Background(), rt, spec)
+
+	if out.res.Usage.OOMKills < 1 {
+		t.Errorf("Usage.OOMKills = %d, want >= 1", out.res.Usage.OOMKills)
+	}
+	if out.res.ExitCode != 137 {
+		t.Errorf("ExitCode = %d, want 137", out.res.ExitCode)
+	}
+	if out.res.Usage.PeakMemoryBytes < 32<<20 || out.res.Usage.PeakMemoryBytes > 64<<20 {
+		t.Errorf("Usage.PeakMemoryBytes = %d, want between 32 MiB and the 64 MiB limit", out.res.Usage.PeakMemoryBytes)
+	}
+}
+
+func TestRunPidsLimit(t *testing.T) {
+	rt := newTestRuntime(t)
+	script := `i=0; while [ $i -lt 40 ]; do sleep 3 & i=$((i+1)); done 2>/dev/null; echo done`
+	spec := newSpec(t, newBundle(t, nil), "/bin/sh", "-c", script)
+	spec.Limits.Pids = 16
+
+	out := runSpec(t, context.Background(), rt, spec)
+
+	if out.res.Usage.PidsHits < 1 {
+		t.Errorf("Usage.PidsHits = %d, want >= 1 (stdout %q, stderr %q)", out.res.Usage.PidsHits, out.stdout, out.stderr)
+	}
+}
+
+func TestRunCPUUsage(t *testing.T) {
+	rt := newTestRuntime(t)
+	script := "import time\nwhile time.process_time() < 0.5:\n    pass\n"
+	spec := newSpec(t, newBundle(t, map[string]string{"spin.py": script}), python, "/job/spin.py")
+
+	out := runSpec(t, context.Background(), rt, spec)
+
+	if out.res.ExitCode != 0 {
+		t.Fatalf("ExitCode = %d, stderr %q", out.res.ExitCode, out.stderr)
+	}
+	if out.res.Usage.CPUSeconds < 0.5 {
+		t.Errorf("Usage.CPUSeconds = %v, want >= 0.5 (the job spun 0.5 s of its own CPU time)", out.res.Usage.CPUSeconds)
+	}
+	if out.res.Usage.PeakMemoryBytes <= 0 {
+		t.Errorf("Usage.PeakMemoryBytes = %d, want > 0", out.res.Usage.PeakMemoryBytes)
+	}
+}
+
+func TestRunConcurrent(t *testing.T) {
+	rt := newTestRuntime(t)
+	bundle := newBundle(t, nil)
+
+	type result struct {
+		spec   sandbox.Spec
+		res    sandbox.Result
+		stdout string
+		err    error
+	}
+	results := make(chan result, 3)
+	for i := range 3 {
+		spec := newSpec(t, bundle, "/bin/sh", "-c", fmt.Sprintf("sleep 0.3; echo run-%d", i))
+		go func() {
+			var stdout strings.Builder
+			res, err := rt.Run(context.Background(), spec, &stdout, nil)
+			results <- result{spec: spec, res: res, stdout: stdout.String(), err: err}
+		}()
+	}
+
+	seen := map[string]bool{}
+	for range 3 {
+		r := <-results
+		if r.err != nil {
+			t.Errorf("Run %q: %v", r.spec.ID, r.err)
+		}
+		if r.res.ExitCode != 0 {
+			t.Errorf("Run %q: ExitCode = %d, want 0", r.spec.ID, r.res.ExitCode)
+		}
+		seen[r.stdout] = true
+		assertNoTrace(t, rt, r.spec.ID)
+	}
+	for i := range 3 {
+		if want := fmt.Sprintf("run-%d\n", i); !seen[want] {
+			t.Errorf("no run printed %q; outputs %v", want, seen)
+		}
+	}
+}
+
+// waitForMarkers polls the host's processes until at least want carry
+// marker or the timeout passes, and returns the largest count seen.
+func waitForMarkers(t testing.TB, marker string, want int, timeout time.Duration) int {
+	best := 0
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		n := len(processesWithMarker(t, marker))
+		best = max(best, n)
+		if best >= want {
+			return best
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return best
+}
+
+func TestRunAlreadyCancelled(t *testing.T) {
+	rt := newTestRuntime(t)
+	spec := newSpec(t, newBundle(t, nil), "/bin/true")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(sandbox.ErrCancelled)
+
+	out := runSpec(t, ctx, rt, spec)
+
+	if !errors.Is(out.res.KillCause, sandbox.ErrCancelled) {
+		t.Errorf("KillCause = %v, want ErrCancelled", out.res.KillCause)
+	}
+	if out.res.ExitCode != -1 {
+		t.Errorf("ExitCode = %d, want -1 (never started)", out.res.ExitCode)
+	}
+}

@@ -1,0 +1,167 @@
+// Package runc is the sandbox.Runtime backend that runs each job in a runc
+// container (runc 1.2 or newer; tested with 1.5.3).
+//
+// # Life of a run
+//
+// Run prepares WorkDir/<id>/: an empty read-only rootfs with mount points,
+// /bin, /lib, /lib64 and /sbin as symlinks into /usr (mirroring the host),
+// and a generated minimal /etc. It renders the OCI runtime spec to
+// WorkDir/<id>/bundle/config.json and starts
+//
+//	runc --root <StateRoot> run --keep --bundle <bundle> <id>
+//
+// which creates the container's cgroup at /<CgroupParent>/<id> (cgroupfs
+// driver) and waits for the container's PID 1.
+//
+// # Why --keep
+//
+// Without --keep, runc destroys the container, its cgroup included, as soon
+// as PID 1 exits, so the usage counters are gone before moat can read them.
+// A parent cgroup owned by moat does not fully help on cgroup v1, because v1
+// counts an OOM kill only in the memory cgroup of the killed process (the
+// leaf runc removed), not in its ancestors. With --keep the stopped
+// container and its leaf cgroup remain, Run reads the counters from the leaf
+// (the same files on v1 and, through package cgroup, on v2), and only then
+// runs `runc delete --force`. If moat dies in between, Reap removes the
+// leftovers on the next start.
+//
+// # Killing
+//
+// When ctx is done, Run sends SIGKILL through `runc kill`: PID 1 of a new pid
+// namespace dying takes every process of that namespace with it, setsid'd
+// and SIGTERM-ignoring ones included. As a backstop it also kills every
+// process listed in the container's cgroup (freeze, kill, thaw on v1;
+// cgroup.kill on v2). Every wait is bounded; if runc itself does not return,
+// it is killed and `runc delete --force` cleans up.
+//
+// # Network and name resolution
+//
+// The container joins Spec.NetnsPath, or a fresh network namespace with only
+// lo when it is empty. The generated /etc has no resolv.conf and
+// nsswitch.conf resolves from files only: no resolver exists in the sandbox,
+// and only "localhost" resolves.
+package runc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/moatdev/moat/internal/cgroup"
+)
+
+// DefaultBinary is the runc moat prefers over the one on PATH: the
+// distribution's runc may lack later container-breakout fixes.
+const DefaultBinary = "/usr/local/sbin/runc"
+
+// Config configures the runc backend. Zero values take the defaults below.
+type Config struct {
+	// Binary is the runc executable. Default: DefaultBinary if it exists,
+	// else "runc" looked up on PATH.
+	Binary string
+	// StateRoot is runc's --root, owned by moat alone. Default: /run/moat/runc.
+	StateRoot string
+	// WorkDir holds one directory per run (rootfs, /etc, bundle).
+	// Default: /run/moat/sandboxes.
+	WorkDir string
+	// CgroupParent is the cgroup below which each run gets /<parent>/<id>.
+	// Default: "moat".
+	CgroupParent string
+	// Logger receives kills, cleanup failures and runc errors. Default:
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Runtime runs sandboxes with runc. It is safe for concurrent use.
+type Runtime struct {
+	host
+	version string
+}
+
+// New checks the runc binary and the cgroup layout and returns the backend.
+func New(cfg Config) (*Runtime, error) {
+	cfg, err := withDefaults(cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	version, err := Version(cfg.Binary)
+	if err != nil {
+		return nil, err
+	}
+
+	hierarchy, err := cgroup.Detect()
+	if err != nil {
+		return nil, fmt.Errorf("runc backend: %w", err)
+	}
+
+	for _, dir := range []string{cfg.StateRoot, cfg.WorkDir} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("runc backend: create %q: %w", dir, err)
+		}
+	}
+	return &Runtime{host: host{cfg: cfg, hierarchy: hierarchy, log: cfg.Logger}, version: version}, nil
+}
+
+// Name returns "runc".
+func (r *Runtime) Name() string { return "runc" }
+
+// withDefaults fills in the defaults and validates the paths.
+func withDefaults(cfg Config) (Config, error) {
+	if cfg.Binary == "" {
+		cfg.Binary = DefaultBinary
+		if _, err := os.Stat(DefaultBinary); err != nil {
+			found, err := exec.LookPath("runc")
+			if err != nil {
+				return cfg, fmt.Errorf("runc backend: runc not found at %q or on PATH: install runc 1.2 or newer", DefaultBinary)
+			}
+			cfg.Binary = found
+		}
+	}
+	if cfg.StateRoot == "" {
+		cfg.StateRoot = "/run/moat/runc"
+	}
+	if cfg.WorkDir == "" {
+		cfg.WorkDir = "/run/moat/sandboxes"
+	}
+	if cfg.CgroupParent == "" {
+		cfg.CgroupParent = "moat"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+
+	for name, p := range map[string]string{"state root": cfg.StateRoot, "work dir": cfg.WorkDir} {
+		if !filepath.IsAbs(p) || filepath.Clean(p) != p || p == "/" {
+			return cfg, fmt.Errorf("runc backend: %s %q: use a clean absolute path below /", name, p)
+		}
+	}
+	if strings.ContainsAny(cfg.CgroupParent, "/.") || cfg.CgroupParent == "" {
+		return cfg, fmt.Errorf("runc backend: cgroup parent %q: use a single name without '/' or '.'", cfg.CgroupParent)
+	}
+	return cfg, nil
+}
+
+// Version runs `<binary> --version` and returns "runc X.Y.Z".
+func Version(binary string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	out, err := exec.CommandContext(ctx, binary, "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("run %q --version: %w", binary, err)
+	}
+
+	// The first line is "runc version 1.5.3".
+	first, _, _ := strings.Cut(string(out), "\n")
+	fields := strings.Fields(first)
+	if len(fields) != 3 || fields[0] != "runc" || fields[1] != "version" {
+		return "", fmt.Errorf("unexpected output of %q --version: %q", binary, first)
+	}
+	return "runc " + fields[2], nil
+}
