@@ -55,8 +55,6 @@ func openApp(ctx context.Context, g *globalFlags) (*app, error) {
 		a.close()
 		return nil, err
 	}
-	a.log = a.log.With("actor", a.actor)
-	a.audit.Log = a.log
 	return a, nil
 }
 
@@ -78,6 +76,10 @@ func (a *app) openLog(level string) error {
 		slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}),
 		slog.NewJSONHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}),
 	)).With("pid", os.Getpid())
+
+	// Packages that log through slog.Default (bundle install, dataset
+	// import, the query engine's supervisor) follow the same levels.
+	slog.SetDefault(a.log)
 	return nil
 }
 

@@ -78,7 +78,7 @@ func newRootCommand() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", defaultDir, "data directory for the store, datasets, bundles and run logs (env MOAT_DATA_DIR)")
 	root.PersistentFlags().StringVar(&g.as, "as", "", "principal to act as (default: 'principal' in config.yaml, else admin)")
-	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "level of log lines on stderr: debug, info, warn or error (the data directory's moat.log always gets info)")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "error", "level of log lines on stderr: debug, info, warn or error (the data directory's moat.log always gets info)")
 
 	root.AddCommand(
 		newRunCommand(g),

@@ -18,7 +18,7 @@ import (
 // transfers: the watchlist must stay unreadable and the big values exact.
 func TestImportThenQuery(t *testing.T) {
 	_, transfers, _ := importPlatform(t, "ethereum.token_transfers")
-	_, max, maxFitting := maxCSVColumn(t, filepath.Join(sharedData(t), "ethereum/token_transfers_blocks_15320500-15320599.csv"), "value")
+	_, max, maxFitting := maxCSVColumn(t, filepath.Join(sharedData(t), "token_transfers_blocks_15320500-15320599.csv"), "value")
 
 	dataDir := t.TempDir()
 	watchSrc := writeFile(t, t.TempDir(), "watchlist.csv", "address,note\n0xabc,secret of org other\n")

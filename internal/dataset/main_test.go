@@ -11,6 +11,7 @@ import (
 
 	"github.com/moatdev/moat/internal/duck"
 	"github.com/moatdev/moat/internal/query"
+	"github.com/moatdev/moat/internal/testutil"
 )
 
 // engineArg makes the test binary act as the query engine process.
@@ -28,34 +29,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// sharedData returns the shared data directory (holding ethereum/), from
-// MOAT_SHARED_DATA or ../shared/data beside the module root, or skips.
+// sharedData returns the directory of the Ethereum sample data, or skips
+// (fails under 'make test') when it is absent.
 func sharedData(t *testing.T) string {
 	t.Helper()
-	if dir := os.Getenv("MOAT_SHARED_DATA"); dir != "" {
-		return dir
-	}
-
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-
-	data := filepath.Join(filepath.Dir(dir), "shared", "data")
-	if _, err := os.Stat(filepath.Join(data, "ethereum")); err != nil {
-		t.Skipf("shared Ethereum data not found at %s (set MOAT_SHARED_DATA to the directory holding ethereum/): %v", data, err)
-	}
-	return data
+	return testutil.SharedData(t)
 }
 
 // queryParquet runs one query over an imported file in a plain DuckDB and

@@ -10,7 +10,8 @@ import (
 // directory. Every org may read it.
 type Platform struct {
 	Name string
-	// File is the source file relative to the shared data directory.
+	// File is the source file relative to the directory of the Ethereum
+	// sample data (shared_data in config.yaml).
 	File        string
 	Format      Format
 	Schema      []store.Column
@@ -28,7 +29,7 @@ func PlatformDatasets() []Platform {
 	return []Platform{
 		{
 			Name:   "ethereum.transactions",
-			File:   "ethereum/transactions_blocks_3300000-3302204.csv.gz",
+			File:   "transactions_blocks_3300000-3302204.csv.gz",
 			Format: FormatCSV,
 			Schema: []store.Column{
 				{Name: "hash", Type: "VARCHAR"},
@@ -51,7 +52,7 @@ func PlatformDatasets() []Platform {
 		},
 		{
 			Name:   "ethereum.token_transfers",
-			File:   "ethereum/token_transfers_blocks_15320500-15320599.csv",
+			File:   "token_transfers_blocks_15320500-15320599.csv",
 			Format: FormatCSV,
 			Schema: []store.Column{
 				{Name: "token_address", Type: "VARCHAR"},

@@ -28,7 +28,7 @@ func runAlertJob(ctx context.Context, runner *embedded.Runner, opts Options, b e
 
 	delivered := rcv.Deliveries()[before:]
 	hashes := alertHashes(delivered)
-	p.step("the receiver got %d webhook calls with %d mainnet transaction hashes", len(delivered), len(hashes))
+	p.step("the receiver got %d webhook calls naming %d distinct mainnet transactions", len(delivered), len(hashes))
 	for _, h := range hashes {
 		p.line("  https://etherscan.io/tx/%s", h)
 	}
@@ -81,22 +81,30 @@ func runHostileJob(ctx context.Context, runner *embedded.Runner, opts Options, b
 	return run, nil
 }
 
-// alertHashes extracts the transaction hashes from alert payloads.
+// alertHashes extracts the distinct transaction hashes from alert
+// payloads, in the order they arrived.
 func alertHashes(ds []Delivery) []string {
 	var out []string
+	seen := map[string]bool{}
+	add := func(h string) {
+		if txHash.MatchString(h) && !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
 	for _, d := range ds {
 		var body map[string]any
 		if json.Unmarshal(d.Body, &body) != nil {
 			continue
 		}
-		if h, ok := body["tx_hash"].(string); ok && txHash.MatchString(h) {
-			out = append(out, h)
+		if h, ok := body["tx_hash"].(string); ok {
+			add(h)
 		}
 		addrs, _ := body["addresses"].([]any)
 		for _, a := range addrs {
 			m, _ := a.(map[string]any)
-			if h, ok := m["largest_tx_hash"].(string); ok && txHash.MatchString(h) {
-				out = append(out, h)
+			if h, ok := m["largest_tx_hash"].(string); ok {
+				add(h)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 // TestMain lets the test binary double as the query engine process: the
 // runner starts it with the engine subcommand as its first argument.
 func TestMain(m *testing.M) {
+	flag.Parse()
 	if len(os.Args) > 1 && os.Args[1] == embedded.QueryEngineCommand {
 		if err := query.Serve(context.Background(), os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "query engine:", err)
@@ -30,12 +32,16 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	// Packages that log through slog.Default stay quiet unless -v.
+	if !testing.Verbose() {
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
 	os.Exit(m.Run())
 }
 
 // harness is a complete embedded moat on a temporary data directory.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	dataDir string
 	cfg     config.Config
 	store   *store.SQLite
@@ -43,7 +49,7 @@ type harness struct {
 	runner  *embedded.Runner
 }
 
-func newHarness(t *testing.T, edit func(*config.Config)) *harness {
+func newHarness(t testing.TB, edit func(*config.Config)) *harness {
 	t.Helper()
 	testutil.RequirePrivileged(t)
 	runc := testutil.RuncPath(t)
@@ -121,11 +127,17 @@ func (h *harness) importPlatform(name string) {
 	}
 }
 
-// bundle writes a job bundle from file contents; files ending in .sh are
-// executable.
+// bundle writes a job bundle from file contents into a new directory.
 func (h *harness) bundle(files map[string]string) string {
 	h.t.Helper()
 	dir := h.t.TempDir()
+	writeFiles(h.t, dir, files)
+	return dir
+}
+
+// writeFiles writes files under dir; names ending in .sh are executable.
+func writeFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
 	for name, content := range files {
 		mode := os.FileMode(0o644)
 		if strings.HasSuffix(name, ".sh") {
@@ -133,13 +145,12 @@ func (h *harness) bundle(files map[string]string) string {
 		}
 		path := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			h.t.Fatal(err)
+			t.Fatal(err)
 		}
 		if err := os.WriteFile(path, []byte(content), mode); err != nil {
-			h.t.Fatal(err)
+			t.Fatal(err)
 		}
 	}
-	return dir
 }
 
 // run executes a bundle for org and returns the finished run and its log.

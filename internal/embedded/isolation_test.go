@@ -116,7 +116,7 @@ func TestBundleErrorsAreRejected(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			want: bundle.ErrInvalid, text: "symlink",
+			want: bundle.ErrInvalid, text: "symbolic link",
 		},
 		{
 			name: "oversize file",

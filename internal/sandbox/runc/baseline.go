@@ -1,0 +1,54 @@
+package runc
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/moatdev/moat/internal/sandbox"
+)
+
+// Baseline is a container prepared exactly as Run prepares it (rootfs,
+// generated /etc, OCI spec), for benchmarks that compare Run with a plain
+// 'runc run' of the same bundle.
+type Baseline struct {
+	// Binary, StateRoot and BundleDir make the command
+	// Binary --root StateRoot run --bundle BundleDir ID.
+	Binary    string
+	StateRoot string
+	BundleDir string
+	ID        string
+
+	rt *Runtime
+}
+
+// PrepareBaseline renders spec to disk without starting it. Remove deletes
+// everything it created.
+func (r *Runtime) PrepareBaseline(spec sandbox.Spec) (*Baseline, error) {
+	if err := validateSpec(spec); err != nil {
+		return nil, err
+	}
+	d := newRunDirs(r.cfg.WorkDir, spec.ID)
+	if err := os.Mkdir(d.top, 0o700); err != nil {
+		return nil, fmt.Errorf("sandbox %q: create run directory: %w", spec.ID, err)
+	}
+
+	b := &Baseline{Binary: r.cfg.Binary, StateRoot: r.cfg.StateRoot, BundleDir: d.bundle, ID: spec.ID, rt: r}
+	hostDirMounts, err := prepareRootfs(d, spec.UID, spec.GID)
+	if err != nil {
+		return nil, errorsJoin(err, b.Remove())
+	}
+	if _, err := writeSpec(d.bundle, renderSpec(spec, d, r.cgroupPath(spec.ID), hostDirMounts)); err != nil {
+		return nil, errorsJoin(err, b.Remove())
+	}
+	return b, nil
+}
+
+// Remove deletes the baseline's container, cgroups and run directory.
+func (b *Baseline) Remove() error { return b.rt.removeAll(b.ID) }
+
+func errorsJoin(err, cleanupErr error) error {
+	if cleanupErr == nil {
+		return err
+	}
+	return fmt.Errorf("%w (cleanup also failed: %v)", err, cleanupErr)
+}
