@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what moat needs on a Debian host and say what was installed.
+# Install what moat needs on a Debian host and print what was installed.
 # Idempotent: a second run installs nothing. Needs root (apt-get, runc in
 # /usr/local/sbin, network namespaces and cgroups at run time).
 set -euo pipefail
