@@ -15,7 +15,7 @@ import (
 )
 
 func newRunCommand(g *globalFlags) *cobra.Command {
-	var org string
+	var org, runtime string
 	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "run BUNDLE --org ORG",
@@ -37,7 +37,7 @@ The exit status follows the terminal cause: 0 succeeded; the job's own code
 				if quiet {
 					live = nil
 				}
-				run, err := runOnce(ctx, a, args[0], org, live)
+				run, err := runOnce(ctx, a, args[0], org, runtime, live)
 				if err != nil {
 					return err
 				}
@@ -51,13 +51,14 @@ The exit status follows the terminal cause: 0 succeeded; the job's own code
 	}
 	cmd.Flags().StringVar(&org, "org", "", "org the run belongs to (required)")
 	cmd.Flags().BoolVar(&quiet, "quiet", false, "do not stream the job's log")
+	cmd.Flags().StringVar(&runtime, "runtime", "runc", "sandbox backend: runc or runsc (gVisor)")
 	_ = cmd.MarkFlagRequired("org")
 	return cmd
 }
 
 // runOnce executes one bundle in embedded mode.
-func runOnce(ctx context.Context, a *app, dir, org string, live io.Writer) (store.Run, error) {
-	runner, err := embedded.New(embedded.Options{Config: a.cfg, Store: a.store, Audit: a.audit, Log: a.log})
+func runOnce(ctx context.Context, a *app, dir, org, runtime string, live io.Writer) (store.Run, error) {
+	runner, err := embedded.New(embedded.Options{Config: a.cfg, Store: a.store, Audit: a.audit, Log: a.log, Runtime: runtime})
 	if err != nil {
 		return store.Run{}, err
 	}

@@ -30,6 +30,10 @@ func (c *cappedLog) Write(p []byte) (int, error) {
 	defer c.mu.Unlock()
 
 	n := len(p)
+	if n == 0 {
+		// An empty write drops nothing, so it must not mark the log truncated.
+		return 0, nil
+	}
 	room := c.max - c.written
 	if room <= 0 {
 		c.dropped += int64(n)
