@@ -26,6 +26,7 @@ const (
 	DatasetImported  = "dataset.imported"
 	OrgCreated       = "org.created"
 	WebhookConfigSet = "webhook.configured"
+	AuthzDenied      = "authz.denied"
 )
 
 // Decisions stored in Event.Decision.

@@ -11,20 +11,23 @@ import (
 	"strings"
 
 	"github.com/moatdev/moat/internal/audit"
+	"github.com/moatdev/moat/internal/authz"
 	"github.com/moatdev/moat/internal/catalog"
 	"github.com/moatdev/moat/internal/config"
+	"github.com/moatdev/moat/internal/ids"
 	"github.com/moatdev/moat/internal/store"
 )
 
 // app is what a command works with: the loaded configuration, the store,
 // the audit recorder, the logger and the acting principal.
 type app struct {
-	cfg     config.Config
-	store   *store.SQLite
-	audit   *audit.Recorder
-	log     *slog.Logger
-	actor   string
-	logFile *os.File
+	cfg       config.Config
+	store     *store.SQLite
+	audit     *audit.Recorder
+	log       *slog.Logger
+	actor     string
+	principal store.Principal
+	logFile   *os.File
 }
 
 // openApp loads the configuration of the data directory, opens its store
@@ -55,6 +58,12 @@ func openApp(ctx context.Context, g *globalFlags) (*app, error) {
 		a.close()
 		return nil, err
 	}
+	p, err := st.GetPrincipal(ctx, a.actor)
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("look up principal %q: %w", a.actor, err)
+	}
+	a.principal = p
 	return a, nil
 }
 
@@ -105,6 +114,42 @@ func (a *app) resolveActor(ctx context.Context, as string) error {
 	}
 	a.actor = name
 	return nil
+}
+
+// authorize decides whether the acting principal may perform action on org
+// and audits a denial. It returns nil or an error wrapping authz.ErrDenied.
+func (a *app) authorize(ctx context.Context, action authz.Action, org string) error {
+	return a.record(ctx, authz.Decide(a.principal, action, org), action, org)
+}
+
+// record audits a denied decision and returns its error.
+func (a *app) record(ctx context.Context, d authz.Decision, action authz.Action, org string) error {
+	if d.Allow {
+		return nil
+	}
+	_, _ = a.audit.Record(ctx, store.Event{
+		Type: audit.AuthzDenied, Actor: a.actor, Org: orgForAudit(org), Decision: audit.Deny, Reason: d.Reason,
+		Details: map[string]any{"action": string(action), "org": org, "message": d.Message},
+	})
+	return d.Err()
+}
+
+// defaultOrg returns org, or the acting principal's own org when org is
+// empty, so an org member's listings show its org without a flag.
+func (a *app) defaultOrg(org string) string {
+	if org == "" {
+		return a.principal.Org
+	}
+	return org
+}
+
+// orgForAudit returns org if it is a valid org name and "" otherwise; the
+// raw value is kept in the event's details.
+func orgForAudit(org string) string {
+	if ids.ValidateName("org", org) != nil {
+		return ""
+	}
+	return org
 }
 
 // catalog returns the dataset catalog of the data directory.

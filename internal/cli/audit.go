@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moatdev/moat/internal/authz"
 	"github.com/moatdev/moat/internal/ids"
 	"github.com/moatdev/moat/internal/store"
 )
@@ -33,6 +34,17 @@ func newAuditCommand(g *globalFlags) *cobra.Command {
 				}
 			}
 			return withApp(g, func(ctx context.Context, a *app) error {
+				org := a.defaultOrg(org)
+				if run != "" {
+					r, err := a.store.GetRun(ctx, run)
+					if err != nil {
+						return fmt.Errorf("%w (see 'moat runs list')", err)
+					}
+					org = r.Org
+				}
+				if err := a.authorize(ctx, authz.ReadAudit, org); err != nil {
+					return err
+				}
 				events, err := a.store.ListAudit(ctx, store.AuditFilter{RunID: run, Org: org, Limit: limit})
 				if err != nil {
 					return err
@@ -109,12 +121,10 @@ func summarize(e store.Event) string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		v := fmt.Sprint(e.Details[k])
-		if k == "exit_code" {
-			if p, ok := e.Details[k].(*int); ok && p != nil {
-				v = fmt.Sprint(*p)
-			}
+		if e.Details[k] == nil {
+			continue
 		}
+		v := fmt.Sprint(e.Details[k])
 		if len(v) > 72 {
 			v = v[:72] + "…"
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moatdev/moat/internal/authz"
 	"github.com/moatdev/moat/internal/catalog"
 	"github.com/moatdev/moat/internal/dataset"
 	"github.com/moatdev/moat/internal/store"
@@ -39,6 +40,9 @@ omit FILE and --schema: moat reads them from the shared data directory
 				if len(args) == 2 {
 					file = args[1]
 				}
+				if err := a.authorize(ctx, authz.ImportDataset, org); err != nil {
+					return err
+				}
 				d, err := importDataset(ctx, a, args[0], file, org, schema, dataset.Format(format))
 				if err != nil {
 					return err
@@ -63,6 +67,12 @@ omit FILE and --schema: moat reads them from the shared data directory
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withApp(g, func(ctx context.Context, a *app) error {
+				listOrg := a.defaultOrg(listOrg)
+				if listOrg != "" {
+					if err := a.authorize(ctx, authz.ReadRuns, listOrg); err != nil {
+						return err
+					}
+				}
 				ds, err := a.store.ListDatasets(ctx, listOrg)
 				if err != nil {
 					return err
@@ -120,7 +130,9 @@ func validateWebhookURL(raw string) error {
 		return fmt.Errorf("invalid webhook URL %q: it has no host", raw)
 	}
 	if u.User != nil {
-		return fmt.Errorf("invalid webhook URL %q: credentials in the URL are not allowed; the receiver should authenticate by the Idempotency-Key header or its own token in the path", raw)
+		// Redacted keeps the password out of the terminal and any captured
+		// output.
+		return fmt.Errorf("invalid webhook URL %q: credentials in the URL are not allowed; the receiver should authenticate by the Idempotency-Key header or its own token in the path", u.Redacted())
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/moatdev/moat/internal/audit"
+	"github.com/moatdev/moat/internal/authz"
 	"github.com/moatdev/moat/internal/ids"
 	"github.com/moatdev/moat/internal/store"
 )
@@ -26,6 +27,9 @@ func newOrgCommand(g *globalFlags) *cobra.Command {
 				return err
 			}
 			return withApp(g, func(ctx context.Context, a *app) error {
+				if err := a.authorize(ctx, authz.CreateOrg, ""); err != nil {
+					return err
+				}
 				created, err := a.store.EnsureOrg(ctx, a.actor, name)
 				if err != nil {
 					return err
@@ -76,6 +80,9 @@ func newPrincipalCommand(g *globalFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withApp(g, func(ctx context.Context, a *app) error {
 				p := store.Principal{Name: args[0], Role: store.Role(role), Org: org}
+				if err := a.record(ctx, authz.DecideAddPrincipal(a.principal, p), authz.AddPrincipal, org); err != nil {
+					return err
+				}
 				if err := a.store.EnsurePrincipal(ctx, a.actor, p); err != nil {
 					return err
 				}
@@ -106,6 +113,9 @@ func newWebhookCommand(g *globalFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withApp(g, func(ctx context.Context, a *app) error {
 				if err := validateWebhookURL(args[1]); err != nil {
+					return err
+				}
+				if err := a.authorize(ctx, authz.SetWebhook, org); err != nil {
 					return err
 				}
 				w := store.Webhook{Org: org, Name: args[0], URL: args[1]}

@@ -42,9 +42,9 @@ func Main(args []string) int {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	go func() {
-		if _, ok := <-sigs; ok {
-			fmt.Fprintln(os.Stderr, "moat: interrupted, cancelling")
-			cancel(sandbox.ErrCancelled)
+		if sig, ok := <-sigs; ok {
+			fmt.Fprintf(os.Stderr, "moat: received %s, cancelling\n", sig)
+			cancel(fmt.Errorf("%w by %s to the moat process", sandbox.ErrCancelled, sig))
 		}
 	}()
 

@@ -2,14 +2,18 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/moatdev/moat/internal/authz"
+	"github.com/moatdev/moat/internal/bundle"
 	"github.com/moatdev/moat/internal/embedded"
 	"github.com/moatdev/moat/internal/ids"
+	"github.com/moatdev/moat/internal/manifest"
 	"github.com/moatdev/moat/internal/store"
 	"github.com/moatdev/moat/internal/worker"
 )
@@ -38,6 +42,13 @@ The exit status follows the terminal cause: 0 succeeded; the job's own code
 					live = nil
 				}
 				run, err := runOnce(ctx, a, args[0], org, runtime, live)
+				if isRejection(err) {
+					// A bundle or request rejected before any run started
+					// exits like a rejected run, so scripts can tell it from
+					// a job that failed.
+					fmt.Fprintln(os.Stderr, "moat:", err)
+					return &exitError{code: worker.ExitCode(worker.CauseRejected, nil)}
+				}
 				if err != nil {
 					return err
 				}
@@ -63,6 +74,12 @@ func runOnce(ctx context.Context, a *app, dir, org, runtime string, live io.Writ
 		return store.Run{}, err
 	}
 	return runner.Run(ctx, dir, org, a.actor, live)
+}
+
+// isRejection reports whether err rejects a run before it exists: an
+// invalid bundle or manifest, or a denied permission.
+func isRejection(err error) bool {
+	return errors.Is(err, bundle.ErrInvalid) || errors.Is(err, manifest.ErrInvalid) || errors.Is(err, authz.ErrDenied)
 }
 
 // printSummary writes the human summary of a finished run.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moatdev/moat/internal/authz"
 	"github.com/moatdev/moat/internal/ids"
 	"github.com/moatdev/moat/internal/store"
 )
@@ -26,6 +27,10 @@ func newRunsCommand(g *globalFlags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withApp(g, func(ctx context.Context, a *app) error {
+				org := a.defaultOrg(org)
+				if err := a.authorize(ctx, authz.ReadRuns, org); err != nil {
+					return err
+				}
 				runs, err := a.store.ListRuns(ctx, store.RunFilter{Org: org, Limit: limit})
 				if err != nil {
 					return err
@@ -56,7 +61,7 @@ func newRunsCommand(g *globalFlags) *cobra.Command {
 		Short: "Show one run: cause, exit code, usage, counters",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withRun(g, cmd, args[0], func(ctx context.Context, a *app, r store.Run) error {
+			return withRun(g, cmd, args[0], authz.ReadRuns, func(ctx context.Context, a *app, r store.Run) error {
 				if showJSON {
 					return writeJSON(os.Stdout, toRunJSON(r))
 				}
@@ -72,9 +77,12 @@ func newRunsCommand(g *globalFlags) *cobra.Command {
 		Short: "Print a run's captured stdout and stderr",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withRun(g, cmd, args[0], func(ctx context.Context, a *app, r store.Run) error {
+			return withRun(g, cmd, args[0], authz.ReadRuns, func(ctx context.Context, a *app, r store.Run) error {
+				if r.LogPath == "" && r.State == store.RunFinished {
+					return fmt.Errorf("run %s ended as %s before its sandbox started, so it has no log: 'moat runs show %s' gives the reason", r.ID, r.Cause, r.ID)
+				}
 				if r.LogPath == "" {
-					return fmt.Errorf("run %q has no log yet (state %s)", r.ID, r.State)
+					return fmt.Errorf("run %s has no log yet (state %s)", r.ID, r.State)
 				}
 				f, err := os.Open(r.LogPath)
 				if err != nil {
@@ -92,7 +100,7 @@ func newRunsCommand(g *globalFlags) *cobra.Command {
 		Short: "Cancel a queued or running run; the process running it kills the sandbox",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withRun(g, cmd, args[0], func(ctx context.Context, a *app, r store.Run) error {
+			return withRun(g, cmd, args[0], authz.CancelRun, func(ctx context.Context, a *app, r store.Run) error {
 				if err := a.store.RequestCancel(ctx, r.ID); err != nil {
 					return err
 				}
@@ -113,15 +121,20 @@ func newRunsCommand(g *globalFlags) *cobra.Command {
 	return cmd
 }
 
-// withRun validates a run id, opens the app and loads the run.
-func withRun(g *globalFlags, cmd *cobra.Command, id string, fn func(ctx context.Context, a *app, r store.Run) error) error {
+// withRun validates a run id, opens the app, loads the run and checks that
+// the acting principal may perform action on the run's org.
+func withRun(g *globalFlags, cmd *cobra.Command, id string, action authz.Action, fn func(ctx context.Context, a *app, r store.Run) error) error {
 	if err := ids.ValidateRun(id); err != nil {
 		return err
 	}
 	return withApp(g, func(ctx context.Context, a *app) error {
 		r, err := a.store.GetRun(ctx, id)
 		if err != nil {
-			return fmt.Errorf("run %q: %w (see 'moat runs list')", id, err)
+			// The store's error already names the run.
+			return fmt.Errorf("%w (see 'moat runs list')", err)
+		}
+		if err := a.authorize(ctx, action, r.Org); err != nil {
+			return err
 		}
 		return fn(ctx, a, r)
 	})(cmd.Context())

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/moatdev/moat/internal/audit"
+	"github.com/moatdev/moat/internal/authz"
 	"github.com/moatdev/moat/internal/bundle"
 	"github.com/moatdev/moat/internal/config"
 	"github.com/moatdev/moat/internal/egress"
@@ -157,6 +158,9 @@ const QueryEngineCommand = "__query-engine"
 // receives the job's output as it happens. A bundle that fails validation
 // is audited and returned as an error; no run exists for it.
 func (r *Runner) Run(ctx context.Context, dir, org, actor string, live io.Writer) (store.Run, error) {
+	if err := r.authorize(ctx, org, actor); err != nil {
+		return store.Run{}, err
+	}
 	b, err := r.load(ctx, dir, org, actor)
 	if err != nil {
 		return store.Run{}, err
@@ -169,6 +173,23 @@ func (r *Runner) Run(ctx context.Context, dir, org, actor string, live io.Writer
 		return store.Run{}, err
 	}
 	return r.worker.Execute(ctx, run, b, live)
+}
+
+// authorize checks that actor may run jobs for org and audits a denial.
+func (r *Runner) authorize(ctx context.Context, org, actor string) error {
+	p, err := r.store.GetPrincipal(ctx, actor)
+	if err != nil {
+		return fmt.Errorf("look up principal %q: %w", actor, err)
+	}
+	d := authz.Decide(p, authz.RunJob, org)
+	if d.Allow {
+		return nil
+	}
+	_, _ = r.audit.Record(ctx, store.Event{
+		Type: audit.AuthzDenied, Actor: actor, Org: org, Decision: audit.Deny, Reason: d.Reason,
+		Details: map[string]any{"action": string(authz.RunJob), "message": d.Message},
+	})
+	return d.Err()
 }
 
 // load validates and installs a bundle and records it for the org.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moatdev/moat/internal/authz"
 	"github.com/moatdev/moat/internal/bundle"
 	"github.com/moatdev/moat/internal/dataset"
 	"github.com/moatdev/moat/internal/manifest"
@@ -212,5 +213,41 @@ print("PLUS", int(row["wei_plus_one"]))
 	}
 	if !strings.Contains(out, "PLUS 12345678901234567890123456789012345679") {
 		t.Errorf("arithmetic on DECIMAL(38,0) lost precision:\n%s", out)
+	}
+}
+
+func TestRunForAnotherOrgIsDenied(t *testing.T) {
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	alice := store.Principal{Name: "alice", Role: store.RoleDeveloper, Org: "acme"}
+	if err := h.store.EnsurePrincipal(ctx, "admin", alice); err != nil {
+		t.Fatal(err)
+	}
+	dir := h.bundle(map[string]string{
+		"moat.yaml": fmt.Sprintf(shManifest, "cross-org", "10s"),
+		"run.sh":    "#!/bin/sh\necho must not run\n",
+	})
+
+	_, err := h.runner.Run(ctx, dir, "globex", "alice", nil)
+
+	if !errors.Is(err, authz.ErrDenied) {
+		t.Fatalf("error = %v, want authz.ErrDenied", err)
+	}
+	if !strings.Contains(err.Error(), `"alice"`) || !strings.Contains(err.Error(), `org "globex"`) {
+		t.Errorf("error %q does not name the principal and the org", err)
+	}
+	runs, err := h.store.ListRuns(ctx, store.RunFilter{Org: "globex"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 0 {
+		t.Errorf("a denied request created %d runs for globex", len(runs))
+	}
+	events, err := h.store.ListAudit(ctx, store.AuditFilter{Org: "globex"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 || events[0].Type != "authz.denied" || events[0].Reason != authz.ReasonWrongOrg || events[0].Actor != "alice" {
+		t.Errorf("audit events for globex = %+v, want one authz.denied by alice with reason wrong_org", events)
 	}
 }

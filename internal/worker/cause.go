@@ -38,7 +38,9 @@ var ErrKilledByPolicy = errors.New("killed by policy")
 func DecideCause(res sandbox.Result, runErr error) (cause, reason string) {
 	switch {
 	case errors.Is(res.KillCause, sandbox.ErrCancelled):
-		return CauseCancelled, "cancelled by request"
+		// The cause carries who cancelled: 'moat runs cancel' or a signal
+		// to the moat process.
+		return CauseCancelled, res.KillCause.Error()
 	case errors.Is(res.KillCause, ErrKilledByPolicy):
 		return CauseKilledByPolicy, res.KillCause.Error()
 	case errors.Is(res.KillCause, sandbox.ErrTimeout):
@@ -57,7 +59,7 @@ func DecideCause(res sandbox.Result, runErr error) (cause, reason string) {
 	case res.Usage.OOMKills > 0:
 		return CauseOOM, fmt.Sprintf("the job exceeded its memory limit (%d OOM kills)", res.Usage.OOMKills)
 	case res.Usage.PidsHits > 0:
-		return CausePidsExhausted, fmt.Sprintf("the job hit its pids limit %d times and exited with code %d", res.Usage.PidsHits, res.ExitCode)
+		return CausePidsExhausted, fmt.Sprintf("the job exited with code %d after reaching its pids limit (%d failed forks)", res.ExitCode, res.Usage.PidsHits)
 	default:
 		return CauseFailed, fmt.Sprintf("the job exited with code %d", res.ExitCode)
 	}

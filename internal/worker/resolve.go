@@ -21,17 +21,20 @@ type resolved struct {
 }
 
 // resolve checks that every declared input and webhook exists for the run's
-// org. A missing one rejects the run before any sandbox starts.
+// org. Any missing one rejects the run before a sandbox starts; the error
+// lists every problem, not only the first.
 func (w *Worker) resolve(ctx context.Context, run store.Run, b *bundle.Bundle) (resolved, error) {
 	in := resolved{webhookURLs: map[string]string{}}
 	m := b.Manifest
+	var problems []error
 
 	for _, name := range m.Inputs {
 		// GetDataset returns the org's own dataset or a public one, never
 		// another org's, so an input cannot name a foreign partition.
 		d, err := w.cfg.Store.GetDataset(ctx, run.Org, name)
 		if errors.Is(err, store.ErrNotFound) {
-			return in, fmt.Errorf("input dataset %q does not exist for org %q: import it with 'moat dataset import' or remove it from inputs", name, run.Org)
+			problems = append(problems, fmt.Errorf("input dataset %q does not exist for org %q: import it with 'moat dataset import' or remove it from inputs", name, run.Org))
+			continue
 		}
 		if err != nil {
 			return in, fmt.Errorf("look up input dataset %q: %w", name, err)
@@ -39,7 +42,8 @@ func (w *Worker) resolve(ctx context.Context, run store.Run, b *bundle.Bundle) (
 
 		files, err := datasetFiles(w.cfg.DataDir, d)
 		if err != nil {
-			return in, err
+			problems = append(problems, err)
+			continue
 		}
 		in.views = append(in.views, query.View{Name: name, Files: files})
 		in.datasets = append(in.datasets, name)
@@ -48,14 +52,15 @@ func (w *Worker) resolve(ctx context.Context, run store.Run, b *bundle.Bundle) (
 	for _, name := range m.Webhooks {
 		hook, err := w.cfg.Store.GetWebhook(ctx, run.Org, name)
 		if errors.Is(err, store.ErrNotFound) {
-			return in, fmt.Errorf("webhook %q has no destination for org %q: set one with 'moat webhook set --org %s %s URL'", name, run.Org, run.Org, name)
+			problems = append(problems, fmt.Errorf("webhook %q has no destination for org %q: set one with 'moat webhook set %s URL --org %s'", name, run.Org, name, run.Org))
+			continue
 		}
 		if err != nil {
 			return in, fmt.Errorf("look up webhook %q: %w", name, err)
 		}
 		in.webhookURLs[name] = hook.URL
 	}
-	return in, nil
+	return in, errors.Join(problems...)
 }
 
 // datasetFiles lists the Parquet files of a dataset. The dataset path comes

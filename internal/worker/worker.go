@@ -198,13 +198,18 @@ func (w *Worker) watch(ctx context.Context, cancel context.CancelCauseFunc, run 
 			case <-ticker.C:
 			}
 			current, err := w.cfg.Store.GetRun(ctx, run.ID)
+			if ctx.Err() != nil {
+				// The run ended (or was stopped) while the poll was in
+				// flight; that is not a failure of the poll.
+				return
+			}
 			if err != nil {
 				logger.Error("poll cancel request failed", "err", err)
 				continue
 			}
 			if current.CancelRequested {
 				logger.Warn("cancel requested")
-				cancel(sandbox.ErrCancelled)
+				cancel(fmt.Errorf("%w by 'moat runs cancel'", sandbox.ErrCancelled))
 				return
 			}
 		}
