@@ -27,8 +27,8 @@ type Source struct {
 	// Format is detected from Path when empty (see DetectFormat).
 	Format Format
 	// Schema lists the columns to import, in order, with their DuckDB types.
-	// Every name must be a column of the source; other source columns are
-	// left out.
+	// It must name every column of the source exactly once, so an import
+	// never drops data silently.
 	Schema []store.Column
 }
 
@@ -244,10 +244,23 @@ const columnOrderKey = "\x00order"
 
 func (im *importer) checkColumnsExist() error {
 	var missing []string
+	declared := map[string]bool{}
 	for _, c := range im.schema {
+		declared[c.Name] = true
 		if _, ok := im.sourceTypes[c.Name]; !ok {
 			missing = append(missing, c.Name)
 		}
+	}
+
+	var extra []string
+	for _, name := range strings.Split(im.sourceTypes[columnOrderKey], ", ") {
+		if name != "" && !declared[name] {
+			extra = append(extra, name)
+		}
+	}
+	if len(missing) == 0 && len(extra) > 0 {
+		return fmt.Errorf("source %q has columns %q that the schema does not declare: add them to the schema (VARCHAR keeps any value exactly as text) so no data is dropped",
+			im.path, extra)
 	}
 	if len(missing) == 0 {
 		return nil

@@ -125,7 +125,7 @@ func TestImportConversions(t *testing.T) {
 func TestImportJSONLines(t *testing.T) {
 	dir := t.TempDir()
 	src := writeFile(t, dir, "logs.jsonl",
-		`{"block": 15000000, "value": `+uint256+`, "wei": 123456789012345678901234567890123456, "label": "a", "extra": [1]}`+"\n"+
+		`{"block": 15000000, "value": `+uint256+`, "wei": 123456789012345678901234567890123456, "label": "a"}`+"\n"+
 			`{"block": 15000001, "value": "7", "wei": "", "label": null}`+"\n")
 	schema := mustSchema(t, "block BIGINT, value VARCHAR, wei DECIMAL(38,0), label VARCHAR")
 	dst := filepath.Join(dir, "out")
@@ -152,7 +152,7 @@ func TestImportJSONLines(t *testing.T) {
 	}
 
 	// The same 78-digit JSON number cannot become a DECIMAL.
-	_, err = Import(context.Background(), Source{Path: src, Schema: mustSchema(t, "value DECIMAL(38,0)")}, filepath.Join(dir, "out2"))
+	_, err = Import(context.Background(), Source{Path: src, Schema: mustSchema(t, "block BIGINT, value DECIMAL(38,0), wei DECIMAL(38,0), label VARCHAR")}, filepath.Join(dir, "out2"))
 	if err == nil || !strings.Contains(err.Error(), uint256) {
 		t.Fatalf("78-digit JSON number as DECIMAL(38,0): %v", err)
 	}
@@ -177,9 +177,23 @@ func TestImportParquet(t *testing.T) {
 	}
 
 	// A DOUBLE has already lost precision; it cannot become a DECIMAL.
-	_, err := Import(context.Background(), Source{Path: src, Schema: mustSchema(t, "ratio DECIMAL(10,2)")}, filepath.Join(dir, "out2"))
+	_, err := Import(context.Background(), Source{Path: src, Schema: mustSchema(t, "id INTEGER, wei DECIMAL(38,0), ratio DECIMAL(10,2), text_number BIGINT")}, filepath.Join(dir, "out2"))
 	if err == nil || !strings.Contains(err.Error(), `column "ratio"`) {
 		t.Fatalf("DOUBLE into DECIMAL: %v", err)
+	}
+}
+
+func TestImportUndeclaredColumnRejected(t *testing.T) {
+	dir := t.TempDir()
+	src := writeFile(t, dir, "in.csv", "address,label,secret_note\n0x1,a,keep me\n")
+
+	_, err := Import(context.Background(), Source{Path: src, Schema: mustSchema(t, "address VARCHAR, label VARCHAR")}, filepath.Join(dir, "out"))
+
+	if err == nil {
+		t.Fatal("an import that drops the column secret_note succeeded")
+	}
+	if !strings.Contains(err.Error(), `["secret_note"]`) || !strings.Contains(err.Error(), "add them to the schema") {
+		t.Errorf("error %q does not name the undeclared column and the fix", err)
 	}
 }
 
