@@ -75,19 +75,21 @@ type file struct {
 	SharedData  string   `yaml:"shared_data"`
 	MaxCPU      string   `yaml:"max_cpu"`
 	MaxMemory   string   `yaml:"max_memory"`
-	MaxPids     int64    `yaml:"max_pids"`
+	MaxPids     *int64   `yaml:"max_pids"`
 	MaxTmp      string   `yaml:"max_tmp"`
 	MaxTimeout  string   `yaml:"max_timeout"`
 	EgressAllow []string `yaml:"egress_allow"`
 	LogMax      string   `yaml:"log_max"`
-	Gateway     struct {
-		MaxQueries      int    `yaml:"max_queries"`
-		MaxWebhookCalls int    `yaml:"max_webhook_calls"`
+	// Integer keys are pointers so an explicit 0 reaches Validate instead
+	// of silently keeping the default.
+	Gateway struct {
+		MaxQueries      *int   `yaml:"max_queries"`
+		MaxWebhookCalls *int   `yaml:"max_webhook_calls"`
 		MaxWebhookBytes string `yaml:"max_webhook_bytes"`
 		QueryTimeout    string `yaml:"query_timeout"`
 		QueryMemory     string `yaml:"query_memory"`
-		QueryThreads    int    `yaml:"query_threads"`
-		MaxResultRows   int64  `yaml:"max_result_rows"`
+		QueryThreads    *int   `yaml:"query_threads"`
+		MaxResultRows   *int64 `yaml:"max_result_rows"`
 		MaxResultBytes  string `yaml:"max_result_bytes"`
 		MaxSpillBytes   string `yaml:"max_spill_bytes"`
 	} `yaml:"gateway"`
@@ -138,7 +140,10 @@ func Load(dataDir string) (Config, error) {
 	if err := cfg.apply(data); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", Path(abs), err)
 	}
-	return cfg, cfg.Validate()
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", Path(abs), err)
+	}
+	return cfg, nil
 }
 
 // apply overlays the settings of a config.yaml on cfg.
@@ -148,6 +153,9 @@ func (c *Config) apply(data []byte) error {
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%w: %v: fix the YAML (unknown keys are errors)", ErrInvalid, err)
+	}
+	if err := rejectMoreDocuments(dec); err != nil {
+		return err
 	}
 
 	var bad []string
@@ -165,9 +173,7 @@ func (c *Config) apply(data []byte) error {
 	set("max_tmp", func() error { return setBytes(&c.Maximums.TmpBytes, f.MaxTmp) })
 	set("max_timeout", func() error { return setDuration(&c.Maximums.Timeout, f.MaxTimeout) })
 	set("log_max", func() error { return setBytes(&c.LogMaxBytes, f.LogMax) })
-	if f.MaxPids != 0 {
-		c.Maximums.Pids = f.MaxPids
-	}
+	setInt64(&c.Maximums.Pids, f.MaxPids)
 	if f.EgressAllow != nil {
 		c.EgressAllow = f.EgressAllow
 	}
@@ -176,9 +182,7 @@ func (c *Config) apply(data []byte) error {
 	setInt(&c.Gateway.MaxQueries, g.MaxQueries)
 	setInt(&c.Gateway.MaxWebhookCalls, g.MaxWebhookCalls)
 	setInt(&c.Gateway.QueryThreads, g.QueryThreads)
-	if g.MaxResultRows != 0 {
-		c.Gateway.MaxResultRows = g.MaxResultRows
-	}
+	setInt64(&c.Gateway.MaxResultRows, g.MaxResultRows)
 	set("gateway.max_webhook_bytes", func() error { return setBytes(&c.Gateway.MaxWebhookBytes, g.MaxWebhookBytes) })
 	set("gateway.query_timeout", func() error { return setDuration(&c.Gateway.QueryTimeout, g.QueryTimeout) })
 	set("gateway.query_memory", func() error { return setBytes(&c.Gateway.QueryMemory, g.QueryMemory) })
@@ -189,6 +193,22 @@ func (c *Config) apply(data []byte) error {
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(bad, "; "))
 	}
 	return nil
+}
+
+// rejectMoreDocuments fails if the rest of the stream holds a non-empty
+// YAML document. Decode reads only the first one, so the settings and typos
+// of a second document would otherwise be ignored without a word.
+func rejectMoreDocuments(dec *yaml.Decoder) error {
+	for {
+		var extra any
+		err := dec.Decode(&extra)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil || extra != nil {
+			return fmt.Errorf("%w: the file contains more than one YAML document: keep all settings in the first one (remove the '---' separators)", ErrInvalid)
+		}
+	}
 }
 
 // Validate checks the whole configuration, including how settings combine.
@@ -208,11 +228,7 @@ func (c Config) Validate() error {
 			bad = append(bad, "egress_allow: "+err.Error())
 		}
 	}
-	g := c.Gateway
-	if g.MaxQueries < 1 || g.MaxWebhookCalls < 0 || g.QueryThreads < 1 || g.MaxResultRows < 1 ||
-		g.MaxResultBytes < 1024 || g.MaxWebhookBytes < 1024 || g.QueryMemory < 32<<20 || g.QueryTimeout < time.Second {
-		bad = append(bad, "gateway: limits must be positive (max_queries ≥ 1, query_threads ≥ 1, max_result_rows ≥ 1, max_result_bytes and max_webhook_bytes ≥ 1Ki, query_memory ≥ 32Mi, query_timeout ≥ 1s)")
-	}
+	bad = append(bad, c.Gateway.problems()...)
 	if c.LogMaxBytes < 1024 {
 		bad = append(bad, fmt.Sprintf("log_max %d is below 1Ki: raise it", c.LogMaxBytes))
 	}

@@ -17,9 +17,15 @@ func setString(dst *string, v string) {
 	}
 }
 
-func setInt(dst *int, v int) {
-	if v != 0 {
-		*dst = v
+func setInt(dst *int, v *int) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+func setInt64(dst *int64, v *int64) {
+	if v != nil {
+		*dst = *v
 	}
 }
 

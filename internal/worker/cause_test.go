@@ -12,6 +12,7 @@ func TestDecideCause(t *testing.T) {
 	infra := errors.New("runc create: exec format error")
 	policy := fmt.Errorf("%w: cpu mining pattern detected", ErrKilledByPolicy)
 	other := errors.New("worker shutting down")
+	byRunsCancel := fmt.Errorf("%w by 'moat runs cancel'", sandbox.ErrCancelled)
 
 	cases := []struct {
 		name       string
@@ -24,13 +25,13 @@ func TestDecideCause(t *testing.T) {
 			name:       "cancelled",
 			res:        sandbox.Result{ExitCode: 137, KillCause: sandbox.ErrCancelled},
 			wantCause:  CauseCancelled,
-			wantReason: "cancelled by request",
+			wantReason: "cancelled",
 		},
 		{
-			name:       "cancelled wrapped",
-			res:        sandbox.Result{ExitCode: 137, KillCause: fmt.Errorf("run r-1: %w", sandbox.ErrCancelled)},
+			name:       "cancelled names who cancelled",
+			res:        sandbox.Result{ExitCode: 137, KillCause: byRunsCancel},
 			wantCause:  CauseCancelled,
-			wantReason: "cancelled by request",
+			wantReason: "cancelled by 'moat runs cancel'",
 		},
 		{
 			name:       "timeout",
@@ -70,10 +71,10 @@ func TestDecideCause(t *testing.T) {
 		},
 		{
 			name:       "cancel beats infrastructure error",
-			res:        sandbox.Result{ExitCode: -1, KillCause: sandbox.ErrCancelled},
+			res:        sandbox.Result{ExitCode: -1, KillCause: byRunsCancel},
 			runErr:     infra,
 			wantCause:  CauseCancelled,
-			wantReason: "cancelled by request",
+			wantReason: "cancelled by 'moat runs cancel'",
 		},
 		{
 			name:       "timeout beats infrastructure error",
@@ -132,7 +133,7 @@ func TestDecideCause(t *testing.T) {
 			name:       "exit 2 with pids hits",
 			res:        sandbox.Result{ExitCode: 2, Usage: sandbox.Usage{PidsHits: 4}},
 			wantCause:  CausePidsExhausted,
-			wantReason: "the job hit its pids limit 4 times and exited with code 2",
+			wantReason: "the job exited with code 2 after reaching its pids limit (4 failed forks)",
 		},
 		{
 			name:       "oom and pids hits is oom",
