@@ -18,7 +18,7 @@ import (
 )
 
 func newAuditCommand(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Read the hash-chained audit log"}
+	cmd := groupCommand("audit", "Read the hash-chained audit log")
 
 	var run, org string
 	var limit int

@@ -16,7 +16,7 @@ import (
 )
 
 func newDatasetCommand(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "dataset", Short: "Import and list datasets that jobs can query"}
+	cmd := groupCommand("dataset", "Import and list datasets that jobs can query")
 
 	var org, schema, format string
 	imp := &cobra.Command{

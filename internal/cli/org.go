@@ -15,7 +15,7 @@ import (
 )
 
 func newOrgCommand(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "org", Short: "Manage orgs (tenants)"}
+	cmd := groupCommand("org", "Manage orgs (tenants)")
 
 	create := &cobra.Command{
 		Use:   "create NAME",
@@ -70,7 +70,7 @@ func newOrgCommand(g *globalFlags) *cobra.Command {
 }
 
 func newPrincipalCommand(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "principal", Short: "Manage principals (people and services acting on moat)"}
+	cmd := groupCommand("principal", "Manage principals (people and services acting on moat)")
 
 	var role, org string
 	add := &cobra.Command{
@@ -103,7 +103,7 @@ func newPrincipalCommand(g *globalFlags) *cobra.Command {
 }
 
 func newWebhookCommand(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "webhook", Short: "Configure where an org's webhook calls are delivered"}
+	cmd := groupCommand("webhook", "Configure where an org's webhook calls are delivered")
 
 	var org string
 	set := &cobra.Command{

@@ -94,3 +94,20 @@ func newRootCommand() *cobra.Command {
 	)
 	return root
 }
+
+// groupCommand returns a command that only holds subcommands. Run without
+// one it prints its help; run with an unknown one it fails, where cobra
+// would print the help and exit 0.
+func groupCommand(use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %q for 'moat %s': see 'moat %s --help'", args[0], use, use)
+			}
+			return cmd.Help()
+		},
+	}
+}

@@ -16,7 +16,7 @@ import (
 )
 
 func newRunsCommand(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "runs", Short: "List, inspect and cancel runs"}
+	cmd := groupCommand("runs", "List, inspect and cancel runs")
 
 	var org string
 	var limit int
