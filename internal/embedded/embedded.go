@@ -39,6 +39,7 @@ type Runner struct {
 	queue   scheduler.Queue
 	worker  *worker.Worker
 	runtime sandbox.Runtime
+	reaper  *worker.Reaper
 }
 
 // Options assemble a Runner.
@@ -138,7 +139,13 @@ func New(opts Options) (*Runner, error) {
 		Deliverer:    deliverer,
 	})
 
+	reaper := &worker.Reaper{Store: opts.Store, Audit: opts.Audit, Log: opts.Log}
+	if sr, ok := rt.(worker.SandboxReaper); ok {
+		reaper.Runtime = sr
+	}
+
 	return &Runner{
+		reaper:  reaper,
 		cfg:     cfg,
 		store:   opts.Store,
 		audit:   opts.Audit,
@@ -158,6 +165,14 @@ const QueryEngineCommand = "__query-engine"
 // receives the job's output as it happens. A bundle that fails validation
 // is audited and returned as an error; no run exists for it.
 func (r *Runner) Run(ctx context.Context, dir, org, actor string, live io.Writer) (store.Run, error) {
+	// Every moat process first cleans up after processes that crashed:
+	// their runs end as worker_lost and their sandboxes are removed.
+	if lost, err := r.reaper.ReapLost(ctx); err != nil {
+		r.log.Error("reap runs of crashed workers failed", "err", err, "runs", lost)
+	} else if len(lost) > 0 {
+		r.log.Warn("reaped runs of crashed workers", "runs", lost)
+	}
+
 	if err := r.authorize(ctx, org, actor); err != nil {
 		return store.Run{}, err
 	}
@@ -168,6 +183,7 @@ func (r *Runner) Run(ctx context.Context, dir, org, actor string, live io.Writer
 
 	run, err := r.queue.Submit(ctx, store.Run{
 		Org: org, Job: b.Manifest.Name, Digest: b.Digest, Actor: actor, Limits: worker.LimitsJSON(b),
+		Worker: worker.Identity(),
 	})
 	if err != nil {
 		return store.Run{}, err

@@ -25,6 +25,13 @@ import (
 // runner starts it with the engine subcommand as its first argument.
 func TestMain(m *testing.M) {
 	flag.Parse()
+	if len(os.Args) > 1 && os.Args[1] == crashRunArg {
+		if err := crashRun(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "crash run:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if len(os.Args) > 1 && os.Args[1] == embedded.QueryEngineCommand {
 		if err := query.Serve(context.Background(), os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "query engine:", err)

@@ -38,9 +38,9 @@ func (s *SQLite) CreateRun(ctx context.Context, r Run) error {
 			return fmt.Errorf("look up run %q: %w", r.ID, err)
 		}
 
-		_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, org, job, digest, actor, state, limits, queued_at)
-			VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)`,
-			r.ID, r.Org, r.Job, r.Digest, r.Actor, r.Limits, formatTime(queuedAt))
+		_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, org, job, digest, actor, state, limits, queued_at, worker)
+			VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+			r.ID, r.Org, r.Job, r.Digest, r.Actor, r.Limits, formatTime(queuedAt), r.Worker)
 		if err != nil {
 			return fmt.Errorf("insert run %q: %w", r.ID, err)
 		}

@@ -10,7 +10,7 @@ import (
 
 const runColumns = `id, org, job, digest, actor, state, cause, reason, exit_code, limits,
 	cpu_seconds, peak_memory_bytes, oom_kills, pids_hits, wall_millis, rows_returned, queries, webhook_calls,
-	log_path, log_bytes, log_truncated, cancel_requested, queued_at, started_at, finished_at`
+	log_path, log_bytes, log_truncated, cancel_requested, queued_at, started_at, finished_at, worker`
 
 // GetRun returns the run or ErrNotFound.
 func (s *SQLite) GetRun(ctx context.Context, id string) (Run, error) {
@@ -87,7 +87,7 @@ func scanRun(row scanner) (Run, error) {
 	var started, finished sql.NullString
 	err := row.Scan(&r.ID, &r.Org, &r.Job, &r.Digest, &r.Actor, &state, &r.Cause, &r.Reason, &exitCode, &r.Limits,
 		&r.CPUSeconds, &r.PeakMemoryBytes, &r.OOMKills, &r.PidsHits, &r.WallMillis, &r.RowsReturned, &r.Queries, &r.WebhookCalls,
-		&r.LogPath, &r.LogBytes, &r.LogTruncated, &r.CancelRequested, &queued, &started, &finished)
+		&r.LogPath, &r.LogBytes, &r.LogTruncated, &r.CancelRequested, &queued, &started, &finished, &r.Worker)
 	if err != nil {
 		return Run{}, err
 	}

@@ -139,9 +139,13 @@ type Run struct {
 	LogBytes        int64
 	LogTruncated    bool
 	CancelRequested bool
-	QueuedAt        time.Time
-	StartedAt       *time.Time
-	FinishedAt      *time.Time
+	// Worker identifies the process executing the run as
+	// "host/pid/start-ticks" (see package worker); empty for runs queued
+	// for a worker not chosen yet.
+	Worker     string
+	QueuedAt   time.Time
+	StartedAt  *time.Time
+	FinishedAt *time.Time
 }
 
 // RunFilter selects runs for ListRuns. Zero fields match everything.

@@ -1,6 +1,7 @@
 package runc
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -51,4 +52,10 @@ func errorsJoin(err, cleanupErr error) error {
 		return err
 	}
 	return fmt.Errorf("%w (cleanup also failed: %v)", err, cleanupErr)
+}
+
+// Reap removes the leftovers of runs of this runtime that a crashed moat
+// process left behind; see the package function Reap.
+func (r *Runtime) Reap(ctx context.Context, keep func(id string) bool) ([]string, error) {
+	return Reap(ctx, r.cfg, keep)
 }
