@@ -52,6 +52,9 @@ type Config struct {
 	Gateway     Gateway
 	// LogMaxBytes caps one run's log.
 	LogMaxBytes int64
+	// LogLinesPerSecond caps the rate of a run's output lines; lines
+	// beyond it are dropped and counted in a marker line.
+	LogLinesPerSecond int
 }
 
 // Gateway holds the per-run gateway and query limits.
@@ -65,6 +68,10 @@ type Gateway struct {
 	MaxResultRows   int64
 	MaxResultBytes  int64
 	MaxSpillBytes   int64
+	// MaxDenials is how many rejected gateway requests (bad token, denied
+	// query, undeclared webhook, ...) a run may make before moat kills it
+	// as killed_by_policy.
+	MaxDenials int
 }
 
 // file is the YAML shape of config.yaml.
@@ -80,6 +87,7 @@ type file struct {
 	MaxTimeout  string   `yaml:"max_timeout"`
 	EgressAllow []string `yaml:"egress_allow"`
 	LogMax      string   `yaml:"log_max"`
+	LogLines    *int     `yaml:"log_lines_per_second"`
 	// Integer keys are pointers so an explicit 0 reaches Validate instead
 	// of silently keeping the default.
 	Gateway struct {
@@ -89,6 +97,7 @@ type file struct {
 		QueryTimeout    string `yaml:"query_timeout"`
 		QueryMemory     string `yaml:"query_memory"`
 		QueryThreads    *int   `yaml:"query_threads"`
+		MaxDenials      *int   `yaml:"max_denials"`
 		MaxResultRows   *int64 `yaml:"max_result_rows"`
 		MaxResultBytes  string `yaml:"max_result_bytes"`
 		MaxSpillBytes   string `yaml:"max_spill_bytes"`
@@ -113,8 +122,10 @@ func Default(dataDir string) Config {
 			MaxResultRows:   10000,
 			MaxResultBytes:  8 << 20,
 			MaxSpillBytes:   256 << 20,
+			MaxDenials:      50,
 		},
-		LogMaxBytes: 1 << 20,
+		LogMaxBytes:       1 << 20,
+		LogLinesPerSecond: 1000,
 	}
 }
 
@@ -174,6 +185,7 @@ func (c *Config) apply(data []byte) error {
 	set("max_timeout", func() error { return setDuration(&c.Maximums.Timeout, f.MaxTimeout) })
 	set("log_max", func() error { return setBytes(&c.LogMaxBytes, f.LogMax) })
 	setInt64(&c.Maximums.Pids, f.MaxPids)
+	setInt(&c.LogLinesPerSecond, f.LogLines)
 	if f.EgressAllow != nil {
 		c.EgressAllow = f.EgressAllow
 	}
@@ -182,6 +194,7 @@ func (c *Config) apply(data []byte) error {
 	setInt(&c.Gateway.MaxQueries, g.MaxQueries)
 	setInt(&c.Gateway.MaxWebhookCalls, g.MaxWebhookCalls)
 	setInt(&c.Gateway.QueryThreads, g.QueryThreads)
+	setInt(&c.Gateway.MaxDenials, g.MaxDenials)
 	setInt64(&c.Gateway.MaxResultRows, g.MaxResultRows)
 	set("gateway.max_webhook_bytes", func() error { return setBytes(&c.Gateway.MaxWebhookBytes, g.MaxWebhookBytes) })
 	set("gateway.query_timeout", func() error { return setDuration(&c.Gateway.QueryTimeout, g.QueryTimeout) })
@@ -229,6 +242,9 @@ func (c Config) Validate() error {
 		}
 	}
 	bad = append(bad, c.Gateway.problems()...)
+	if c.LogLinesPerSecond < 1 {
+		bad = append(bad, fmt.Sprintf("log_lines_per_second %d is below 1: raise it", c.LogLinesPerSecond))
+	}
 	if c.LogMaxBytes < 1024 {
 		bad = append(bad, fmt.Sprintf("log_max %d is below 1Ki: raise it", c.LogMaxBytes))
 	}

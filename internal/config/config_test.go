@@ -29,6 +29,7 @@ max_pids: 300
 max_tmp: 1Gi
 max_timeout: 20m
 log_max: 2Mi
+log_lines_per_second: 200
 egress_allow:
   - 127.0.0.1:18099
   - "[::1]:8443"
@@ -43,6 +44,7 @@ gateway:
   max_result_rows: 5000
   max_result_bytes: 4Mi
   max_spill_bytes: 1Gi
+  max_denials: 10
 `
 
 // writeConfig creates a data directory with config.yaml containing content.
@@ -92,8 +94,10 @@ func TestLoadWithoutFile(t *testing.T) {
 			MaxQueries: 100, MaxWebhookCalls: 20, MaxWebhookBytes: 64 << 10,
 			QueryTimeout: 10 * time.Second, QueryMemory: 256 << 20, QueryThreads: 1,
 			MaxResultRows: 10000, MaxResultBytes: 8 << 20, MaxSpillBytes: 256 << 20,
+			MaxDenials: 50,
 		},
-		LogMaxBytes: 1 << 20,
+		LogMaxBytes:       1 << 20,
+		LogLinesPerSecond: 1000,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Load =\n%+v\nwant\n%+v", cfg, want)
@@ -175,8 +179,10 @@ func TestLoadFullConfig(t *testing.T) {
 			MaxQueries: 50, MaxWebhookCalls: 5, MaxWebhookBytes: 32 << 10,
 			QueryTimeout: 30 * time.Second, QueryMemory: 512 << 20, QueryThreads: 2,
 			MaxResultRows: 5000, MaxResultBytes: 4 << 20, MaxSpillBytes: 1 << 30,
+			MaxDenials: 10,
 		},
-		LogMaxBytes: 2 << 20,
+		LogMaxBytes:       2 << 20,
+		LogLinesPerSecond: 200,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Load =\n%+v\nwant\n%+v", cfg, want)

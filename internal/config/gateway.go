@@ -27,6 +27,7 @@ func (g Gateway) problems() []string {
 	// mean "no webhooks" and is rejected rather than silently widened.
 	atLeast("max_webhook_calls", int64(g.MaxWebhookCalls), 1)
 	atLeast("query_threads", int64(g.QueryThreads), 1)
+	atLeast("max_denials", int64(g.MaxDenials), 1)
 	atLeast("max_result_rows", g.MaxResultRows, 1)
 	atLeastBytes("max_webhook_bytes", g.MaxWebhookBytes, 1<<10)
 	atLeastBytes("max_result_bytes", g.MaxResultBytes, 1<<10)

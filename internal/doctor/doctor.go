@@ -46,8 +46,10 @@ func Run(ctx context.Context, opts Options) []Check {
 	checks := []Check{checkRoot()}
 	checks = append(checks, checkRunc(ctx, opts.RuncPath)...)
 	checks = append(checks,
+		checkKernelSeccomp(),
 		checkCgroups(),
 		checkNamespaces(),
+		checkRunsc(ctx, runscBinary),
 		checkNetnsDir(),
 		checkPython(ctx),
 		checkDuckDB(ctx),

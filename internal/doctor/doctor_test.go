@@ -27,7 +27,7 @@ func TestRunOnThisHost(t *testing.T) {
 		}
 	}
 
-	want := []string{"root", "runc-version", "runc-seccomp", "cgroups", "namespaces", "netns-dir", "python3", "duckdb", "data-dir"}
+	want := []string{"root", "runc-version", "runc-seccomp", "kernel-seccomp", "cgroups", "namespaces", "runsc", "netns-dir", "python3", "duckdb", "data-dir"}
 	if !slices.Equal(names, want) {
 		t.Errorf("checks = %v, want %v", names, want)
 	}
@@ -252,5 +252,15 @@ func TestCheckDataDirEmpty(t *testing.T) {
 
 	if c.Status != StatusFail || c.Fix == "" {
 		t.Errorf("empty data dir: %+v, want fail with a fix", c)
+	}
+}
+
+func TestRunscMissingIsAWarning(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+
+	c := checkRunsc(context.Background(), filepath.Join(t.TempDir(), "no-such-runsc"))
+
+	if c.Status != StatusWarn || !strings.Contains(c.Fix, "apt-get install runsc") {
+		t.Errorf("check = %+v, want a warning whose fix installs runsc", c)
 	}
 }
