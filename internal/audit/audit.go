@@ -27,6 +27,7 @@ const (
 	OrgCreated       = "org.created"
 	WebhookConfigSet = "webhook.configured"
 	AuthzDenied      = "authz.denied"
+	PolicyViolation  = "policy.violation"
 )
 
 // Decisions stored in Event.Decision.

@@ -129,14 +129,16 @@ func New(opts Options) (*Runner, error) {
 		SDKDir:  sdkDir,
 		GatewayLimits: gateway.Limits{
 			MaxQueries: g.MaxQueries, MaxWebhookCalls: g.MaxWebhookCalls, MaxWebhookBody: g.MaxWebhookBytes,
+			MaxDenials: g.MaxDenials,
 		},
 		Query: query.Config{
 			MemoryBytes: g.QueryMemory, Threads: g.QueryThreads, MaxTempBytes: g.MaxSpillBytes,
 			StatementTimeout: g.QueryTimeout, MaxRows: g.MaxResultRows, MaxBytes: g.MaxResultBytes,
 		},
-		QueryCommand: queryCmd,
-		LogMaxBytes:  cfg.LogMaxBytes,
-		Deliverer:    deliverer,
+		QueryCommand:      queryCmd,
+		LogMaxBytes:       cfg.LogMaxBytes,
+		LogLinesPerSecond: cfg.LogLinesPerSecond,
+		Deliverer:         deliverer,
 	})
 
 	reaper := &worker.Reaper{Store: opts.Store, Audit: opts.Audit, Log: opts.Log}

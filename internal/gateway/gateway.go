@@ -16,6 +16,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -56,11 +57,15 @@ type Limits struct {
 	MaxQueryBody    int64 // bytes of one query request
 	MaxWebhookCalls int   // webhook calls per run
 	MaxWebhookBody  int64 // bytes of one webhook payload
+	// MaxDenials is how many requests of a run may be rejected (bad
+	// token, denied query, undeclared webhook, ...) before the gateway
+	// reports a policy violation.
+	MaxDenials int
 }
 
 // DefaultLimits returns the limits used when the operator sets none.
 func DefaultLimits() Limits {
-	return Limits{MaxQueries: 100, MaxQueryBody: 64 << 10, MaxWebhookCalls: 20, MaxWebhookBody: 64 << 10}
+	return Limits{MaxQueries: 100, MaxQueryBody: 64 << 10, MaxWebhookCalls: 20, MaxWebhookBody: 64 << 10, MaxDenials: 50}
 }
 
 // Counters are what the run used of the gateway so far.
@@ -68,6 +73,8 @@ type Counters struct {
 	Queries      int64
 	RowsReturned int64
 	WebhookCalls int64
+	// Denials counts the run's rejected requests.
+	Denials int64
 }
 
 // Server is the gateway of one run. It is safe for concurrent use.
@@ -86,7 +93,11 @@ type Server struct {
 	queries  atomic.Int64
 	rows     atomic.Int64
 	webhooks atomic.Int64
+	denials  atomic.Int64
 	closed   atomic.Bool
+
+	onViolation func(reason string)
+	violated    sync.Once
 }
 
 // Config assembles a Server.
@@ -98,6 +109,9 @@ type Config struct {
 	Store  store.Store
 	Audit  *audit.Recorder
 	Log    *slog.Logger
+	// OnPolicyViolation is called once when the run passes MaxDenials; the
+	// worker kills the run as killed_by_policy. Nil only logs.
+	OnPolicyViolation func(reason string)
 }
 
 // New returns a gateway for one run and the bearer token the job must send.
@@ -123,6 +137,9 @@ func New(cfg Config) (*Server, string, error) {
 	if limits.MaxWebhookBody <= 0 {
 		limits.MaxWebhookBody = def.MaxWebhookBody
 	}
+	if limits.MaxDenials <= 0 {
+		limits.MaxDenials = def.MaxDenials
+	}
 
 	logger := cfg.Log
 	if logger == nil {
@@ -137,6 +154,8 @@ func New(cfg Config) (*Server, string, error) {
 		store:  cfg.Store,
 		audit:  cfg.Audit,
 		log:    logger.With("run", cfg.Run.ID),
+
+		onViolation: cfg.OnPolicyViolation,
 	}
 	return s, token, nil
 }
@@ -158,7 +177,7 @@ func (s *Server) Close() { s.closed.Store(true) }
 
 // Counters returns the run's usage of the gateway so far.
 func (s *Server) Counters() Counters {
-	return Counters{Queries: s.queries.Load(), RowsReturned: s.rows.Load(), WebhookCalls: s.webhooks.Load()}
+	return Counters{Queries: s.queries.Load(), RowsReturned: s.rows.Load(), WebhookCalls: s.webhooks.Load(), Denials: s.denials.Load()}
 }
 
 // authenticate checks the bearer token in constant time before any handler
@@ -187,8 +206,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 
 // record fills in the run's identity and appends the event to the audit
 // log. An audit failure is logged by the recorder; the request's outcome
-// does not change.
+// does not change. A denial also counts towards MaxDenials.
 func (s *Server) record(ctx context.Context, e store.Event) {
+	if e.Decision == audit.Deny {
+		defer s.countDenial(ctx)
+	}
 	e.Actor = s.run.Actor
 	e.Org = s.run.Org
 	e.RunID = s.run.ID
@@ -198,4 +220,25 @@ func (s *Server) record(ctx context.Context, e store.Event) {
 		return
 	}
 	_, _ = s.audit.Record(ctx, e)
+}
+
+// countDenial counts one rejected request and reports a policy violation
+// once the run passes MaxDenials: a job that keeps probing for data or
+// endpoints it was not granted is treated as hostile, not as buggy.
+func (s *Server) countDenial(ctx context.Context) {
+	n := s.denials.Add(1)
+	if n <= int64(s.limits.MaxDenials) {
+		return
+	}
+	s.violated.Do(func() {
+		reason := fmt.Sprintf("the job made more than %d rejected gateway requests", s.limits.MaxDenials)
+		s.log.Warn("gateway policy violation", "denials", n, "max_denials", s.limits.MaxDenials)
+		s.record(ctx, store.Event{
+			Type: audit.PolicyViolation, Decision: audit.Info, Reason: "too_many_denials",
+			Details: map[string]any{"denials": n, "max_denials": s.limits.MaxDenials, "message": reason},
+		})
+		if s.onViolation != nil {
+			s.onViolation(reason)
+		}
+	})
 }

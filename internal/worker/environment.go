@@ -49,7 +49,7 @@ func (e *environment) close(logger *slog.Logger) {
 // openEnvironment creates the run's network namespace, opens the gateway
 // listener inside it, and renders the sandbox spec. On error everything
 // created so far is released.
-func (w *Worker) openEnvironment(ctx context.Context, run store.Run, b *bundle.Bundle, in resolved, runDir string, logger *slog.Logger) (env *environment, err error) {
+func (w *Worker) openEnvironment(ctx context.Context, run store.Run, b *bundle.Bundle, in resolved, runDir string, kill func(reason string), logger *slog.Logger) (env *environment, err error) {
 	env = &environment{}
 	defer func() {
 		if err != nil {
@@ -91,6 +91,8 @@ func (w *Worker) openEnvironment(ctx context.Context, run store.Run, b *bundle.B
 		Store:  w.cfg.Store,
 		Audit:  w.cfg.Audit,
 		Log:    logger,
+
+		OnPolicyViolation: kill,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create gateway: %w", err)

@@ -88,6 +88,8 @@ func (w *Worker) finish(ctx context.Context, run store.Run, out runOutcome) (sto
 		"webhook_calls":     run.WebhookCalls,
 		"log_bytes":         run.LogBytes,
 		"log_dropped_bytes": out.dropped,
+		"log_dropped_lines": out.droppedLines,
+		"gateway_denials":   out.counters.Denials,
 		"log_truncated":     run.LogTruncated,
 		"bundle_digest":     run.Digest,
 		"spec_sha256":       out.result.SpecHash,

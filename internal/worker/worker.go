@@ -55,6 +55,8 @@ type Config struct {
 	QueryCommand []string
 	// LogMaxBytes caps the run's log (stdout and stderr together).
 	LogMaxBytes int64
+	// LogLinesPerSecond caps the rate of output lines; zero means 1000.
+	LogLinesPerSecond int
 	// Deliverer delivers queued webhook calls; nil disables delivery.
 	Deliverer *outbox.Deliverer
 	// CancelPoll is how often the worker checks the store for a cancel
@@ -79,6 +81,9 @@ func New(cfg Config) *Worker {
 	}
 	if cfg.LogMaxBytes <= 0 {
 		cfg.LogMaxBytes = 1 << 20
+	}
+	if cfg.LogLinesPerSecond <= 0 {
+		cfg.LogLinesPerSecond = 1000
 	}
 	return &Worker{cfg: cfg, log: logger}
 }
@@ -116,7 +121,9 @@ type runOutcome struct {
 	logBytes int64
 	dropped  int64
 	trunc    bool
-	exitCode *int
+	// droppedLines counts lines dropped by the line-rate cap.
+	droppedLines int64
+	exitCode     *int
 }
 
 // supervise runs the sandbox and returns how it ended. Every resource it
@@ -137,8 +144,18 @@ func (w *Worker) supervise(ctx context.Context, run store.Run, b *bundle.Bundle,
 	}
 	defer logFile.Close()
 	logw := newCappedLog(logFile, live, w.cfg.LogMaxBytes)
+	lines := newLineRateLimit(logw, w.cfg.LogLinesPerSecond, nil)
 
-	env, err := w.openEnvironment(ctx, run, b, in, runDir, logger)
+	// The run's context exists before the gateway, so a policy violation
+	// the gateway detects can kill the run.
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	kill := func(reason string) {
+		logger.Warn("killing run by policy", "reason", reason)
+		cancel(fmt.Errorf("%w: %s", ErrKilledByPolicy, reason))
+	}
+
+	env, err := w.openEnvironment(ctx, run, b, in, runDir, kill, logger)
 	if err != nil {
 		out.cause, out.reason = CauseInfrastructure, err.Error()
 		return out
@@ -151,13 +168,12 @@ func (w *Worker) supervise(ctx context.Context, run store.Run, b *bundle.Bundle,
 	}
 	w.recordStarted(ctx, run, b, env)
 
-	runCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	stopWatch := w.watch(runCtx, cancel, run, b.Manifest.Resources.Timeout, logger)
 
 	logger.Info("sandbox starting", "runtime", w.cfg.Runtime.Name(), "digest", b.Digest)
-	res, runErr := w.cfg.Runtime.Run(runCtx, env.spec, logw, logw)
+	res, runErr := w.cfg.Runtime.Run(runCtx, env.spec, lines, lines)
 	stopWatch()
+	out.droppedLines = lines.close()
 	logger.Info("sandbox ended", "exit_code", res.ExitCode, "kill_cause", errString(res.KillCause), "err", runErr)
 
 	// The job is gone: revoke its token before anything else.
