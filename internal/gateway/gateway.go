@@ -242,3 +242,4 @@ func (s *Server) countDenial(ctx context.Context) {
 		}
 	})
 }
+

@@ -46,6 +46,12 @@ type fixture struct {
 // "watchlist" and a real query engine process.
 func newFixture(t *testing.T, limits gateway.Limits) *fixture {
 	t.Helper()
+	return newFixtureWith(t, limits, nil)
+}
+
+// newFixtureWith is newFixture with a policy violation callback.
+func newFixtureWith(t *testing.T, limits gateway.Limits, onViolation func(string)) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 
@@ -105,6 +111,8 @@ func newFixture(t *testing.T, limits gateway.Limits) *fixture {
 		Engine: engine,
 		Store:  st,
 		Audit:  rec,
+
+		OnPolicyViolation: onViolation,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -277,5 +285,34 @@ func TestWebhookRules(t *testing.T) {
 	}
 	if items[0].IdempotencyKey != f.runID+"-1" {
 		t.Errorf("idempotency key = %q, want %q", items[0].IdempotencyKey, f.runID+"-1")
+	}
+}
+
+func TestDenialsTriggerPolicyViolationOnce(t *testing.T) {
+	var reasons []string
+	f := newFixtureWith(t, gateway.Limits{MaxDenials: 3}, func(reason string) { reasons = append(reasons, reason) })
+
+	for i := 0; i < 6; i++ {
+		f.post(t, "/v1/webhooks/exfil", f.token, `{}`)
+	}
+
+	if len(reasons) != 1 || !strings.Contains(reasons[0], "more than 3 rejected gateway requests") {
+		t.Fatalf("violations = %q, want exactly one naming the limit", reasons)
+	}
+	if got := f.srv.Counters().Denials; got != 6 {
+		t.Errorf("denials = %d, want 6", got)
+	}
+	events, err := f.store.ListAudit(context.Background(), store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	violations := 0
+	for _, e := range events {
+		if e.Type == audit.PolicyViolation {
+			violations++
+		}
+	}
+	if violations != 1 {
+		t.Errorf("audit has %d policy.violation events, want 1", violations)
 	}
 }
