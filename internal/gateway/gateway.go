@@ -242,4 +242,3 @@ func (s *Server) countDenial(ctx context.Context) {
 		}
 	})
 }
-
