@@ -404,3 +404,22 @@ func eventTypes(events []store.Event) string {
 	}
 	return strings.Join(types, ",")
 }
+
+func TestDaemonOfFinishedJobLeavesNothing(t *testing.T) {
+	h := newHarness(t, nil)
+	dir := h.bundle(map[string]string{
+		"moat.yaml": fmt.Sprintf(shManifest, "daemonizer", "30s"),
+		"run.sh":    "#!/bin/sh\nsetsid sh -c 'trap \"\" TERM HUP; sleep 4242006' </dev/null >/dev/null 2>&1 &\necho daemon started\nexit 0\n",
+	})
+
+	run, out := h.run(context.Background(), dir, "acme")
+
+	if run.Cause != worker.CauseSucceeded {
+		t.Fatalf("cause = %q, want succeeded (reason %q, output %q)", run.Cause, run.Reason, out)
+	}
+	if pid := findProcess("4242006"); pid != "" {
+		t.Errorf("the daemon (pid %s) survived its job", pid)
+	}
+	// h.run has already asserted that no cgroup, netns, mount or state
+	// directory of the run remains.
+}
