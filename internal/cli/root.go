@@ -90,6 +90,7 @@ func newRootCommand() *cobra.Command {
 		newWebhookCommand(g),
 		newDoctorCommand(g),
 		newDemoCommand(g),
+		newSelftestCommand(g),
 		newQueryEngineCommand(),
 	)
 	return root

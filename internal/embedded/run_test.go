@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/moatdev/moat/internal/config"
+	"github.com/moatdev/moat/internal/sandbox/seccomp"
 	"github.com/moatdev/moat/internal/store"
 	"github.com/moatdev/moat/internal/worker"
 )
@@ -422,4 +423,32 @@ func TestDaemonOfFinishedJobLeavesNothing(t *testing.T) {
 	}
 	// h.run has already asserted that no cgroup, netns, mount or state
 	// directory of the run remains.
+}
+
+func TestRunAuditRecordsSandboxIdentity(t *testing.T) {
+	h := newHarness(t, nil)
+	dir := h.bundle(trivialJob)
+
+	run, _ := h.run(context.Background(), dir, "acme")
+
+	events := h.events(run.ID)
+	finished := events[len(events)-1]
+	if finished.Type != "run.finished" {
+		t.Fatalf("last event = %s, want run.finished", finished.Type)
+	}
+	d := finished.Details
+	if d["seccomp_profile"] != seccomp.Version || d["seccomp_sha256"] != seccomp.SHA256() {
+		t.Errorf("seccomp profile %v %v, want %s %s", d["seccomp_profile"], d["seccomp_sha256"], seccomp.Version, seccomp.SHA256())
+	}
+	if d["user_namespace"] != true {
+		t.Errorf("user_namespace = %v, want true on this host", d["user_namespace"])
+	}
+	if fmt.Sprint(d["host_uid"]) == "0" || fmt.Sprint(d["host_uid"]) == fmt.Sprint(worker.JobUID) {
+		t.Errorf("host_uid = %v, want an unprivileged mapped uid", d["host_uid"])
+	}
+	for _, key := range []string{"spec_sha256", "runtime_version", "kernel", "cpu_seconds", "peak_memory_bytes", "wall_ms"} {
+		if d[key] == nil || d[key] == "" {
+			t.Errorf("run.finished lacks %s: %v", key, d)
+		}
+	}
 }

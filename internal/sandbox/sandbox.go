@@ -84,6 +84,20 @@ type Result struct {
 	SpecHash string
 	// RuntimeVersion is the backend's version line (for example "runc 1.5.3").
 	RuntimeVersion string
+	// SeccompProfile is the version name of the seccomp profile the job
+	// ran under (for example "moat-seccomp-1"); empty if it had none.
+	SeccompProfile string
+	// SeccompSHA256 is the hex sha256 of that profile's canonical JSON.
+	SeccompSHA256 string
+	// UserNamespace reports whether the job ran in its own user namespace,
+	// its ids mapped to an unprivileged host range. False means the host
+	// did not support one or the backend had it turned off, and the job's
+	// uid was a host uid.
+	UserNamespace bool
+	// HostUID and HostGID are the host ids the job's Spec.UID and Spec.GID
+	// mapped to: equal to them without a user namespace, 0 if the run
+	// never got that far.
+	HostUID, HostGID uint32
 }
 
 // Runtime is a sandbox backend.

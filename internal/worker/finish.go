@@ -93,6 +93,10 @@ func (w *Worker) finish(ctx context.Context, run store.Run, out runOutcome) (sto
 		"log_truncated":     run.LogTruncated,
 		"bundle_digest":     run.Digest,
 		"spec_sha256":       out.result.SpecHash,
+		"seccomp_profile":   out.result.SeccompProfile,
+		"seccomp_sha256":    out.result.SeccompSHA256,
+		"user_namespace":    out.result.UserNamespace,
+		"host_uid":          out.result.HostUID,
 		"runtime_version":   out.result.RuntimeVersion,
 		"kernel":            kernelRelease(),
 	}

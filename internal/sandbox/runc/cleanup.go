@@ -117,14 +117,19 @@ func (h *host) removeCgroup(id string) error {
 	return group.Remove()
 }
 
-// removeRunDir removes WorkDir/<id> after making sure no mount remains
-// below it.
+// removeRunDir removes RootfsDir/<id>, then WorkDir/<id>, each after
+// making sure no mount remains below it. The rootfs goes first, so a
+// leftover rootfs always has a run directory through which Reap finds it.
 func (h *host) removeRunDir(id string) error {
-	dir := filepath.Join(h.cfg.WorkDir, id)
-	if err := unmountBelow(dir); err != nil {
-		return err
+	for _, dir := range []string{filepath.Join(h.cfg.RootfsDir, id), filepath.Join(h.cfg.WorkDir, id)} {
+		if err := unmountBelow(dir); err != nil {
+			return err
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
 	}
-	return os.RemoveAll(dir)
+	return nil
 }
 
 // removeAll runs the three cleanup steps of run id, in order, and returns

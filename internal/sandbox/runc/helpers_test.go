@@ -12,6 +12,7 @@ import (
 
 	"github.com/moatdev/moat/internal/ids"
 	"github.com/moatdev/moat/internal/sandbox"
+	"github.com/moatdev/moat/internal/testutil"
 )
 
 const (
@@ -20,17 +21,12 @@ const (
 	python  = "/usr/bin/python3"
 )
 
-// requireRunc skips the test unless it runs as root with runc installed.
+// requireRunc skips the test unless it runs as root with runc installed
+// (under MOAT_REQUIRE_PRIVILEGED=1 it fails instead).
 func requireRunc(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: runc containers, cgroups and mounts")
-	}
-	if _, err := os.Stat(DefaultBinary); err != nil {
-		if _, err := exec.LookPath("runc"); err != nil {
-			t.Skipf("runc not installed at %q or on PATH", DefaultBinary)
-		}
-	}
+	testutil.RequirePrivileged(t)
+	testutil.RuncPath(t)
 }
 
 // newTestRuntime returns a runtime with its own state root, work dir and

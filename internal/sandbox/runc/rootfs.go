@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/moatdev/moat/internal/sandbox"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -147,4 +148,68 @@ func readOnlyBind(source, destination string, exec bool) specs.Mount {
 		options = append(options, "noexec")
 	}
 	return specs.Mount{Destination: destination, Type: "bind", Source: source, Options: options}
+}
+
+// makeSearchable creates dir with mode 0711 and checks that every ancestor
+// lets others search it: a run's user namespace root is an unprivileged
+// host uid that must walk down to its rootfs. It adds o+x to moat's own
+// /run/moat and fails on any other ancestor, leaving the fix to the
+// operator.
+func makeSearchable(dir string) error {
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return fmt.Errorf("create rootfs dir %q: %w", dir, err)
+	}
+	// 0711: others may reach RootfsDir/<id> but not list the run ids.
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return fmt.Errorf("chmod rootfs dir %q: %w", dir, err)
+	}
+
+	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
+		info, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("inspect %q: %w", p, err)
+		}
+		mode := info.Mode().Perm()
+		switch {
+		case mode&0o001 != 0:
+		case p == moatRunDir:
+			if err := os.Chmod(p, mode|0o001); err != nil {
+				return fmt.Errorf("add o+x to %q: %w", p, err)
+			}
+		default:
+			return fmt.Errorf("rootfs dir %q: ancestor %q has mode %#o, which user namespace roots cannot search: add o+x to it or choose another RootfsDir", dir, p, mode)
+		}
+		if p == "/" {
+			return nil
+		}
+	}
+}
+
+// createMountPoints creates the destinations of the extra mounts in the
+// rootfs: a directory, or an empty file when the source is a file. runc
+// would create them itself, but a user namespace root may not write to the
+// host-root-owned rootfs. validateSpec has kept every destination away from
+// the fixed mounts and the symlinks into /usr, so no path here crosses a
+// symlink.
+func createMountPoints(rootfs string, mounts []sandbox.Mount) error {
+	for _, m := range mounts {
+		target := filepath.Join(rootfs, m.Destination)
+		info, err := os.Stat(m.Source)
+		if err != nil {
+			return fmt.Errorf("mount source %q: %w", m.Source, err)
+		}
+
+		if info.IsDir() {
+			err = os.MkdirAll(target, 0o755)
+		} else {
+			err = os.MkdirAll(filepath.Dir(target), 0o755)
+			if err == nil {
+				err = os.WriteFile(target, nil, 0o444)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("create mount point %q: %w", m.Destination, err)
+		}
+	}
+	return nil
 }

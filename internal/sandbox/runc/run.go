@@ -6,16 +6,23 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/moatdev/moat/internal/sandbox"
+	"github.com/moatdev/moat/internal/sandbox/seccomp"
 )
 
 // Run runs one sandbox to completion; see sandbox.Runtime. Every trace of
 // the run (container state, cgroups, run directory) is removed before it
 // returns, on success and on every error path.
 func (r *Runtime) Run(ctx context.Context, spec sandbox.Spec, stdout, stderr io.Writer) (res sandbox.Result, err error) {
-	res = sandbox.Result{ExitCode: -1, RuntimeVersion: r.version}
+	res = sandbox.Result{
+		ExitCode:       -1,
+		RuntimeVersion: r.version,
+		SeccompProfile: seccomp.Version,
+		SeccompSHA256:  seccomp.SHA256(),
+	}
 	if err := validateSpec(spec); err != nil {
 		return res, err
 	}
@@ -33,12 +40,22 @@ func (r *Runtime) Run(ctx context.Context, spec sandbox.Spec, stdout, stderr io.
 		}
 	}()
 
-	d := newRunDirs(r.cfg.WorkDir, spec.ID)
+	d := r.runDirs(spec.ID)
 	// The run directory is the lock on the id: creating it fails if it
 	// exists, and only then are undo steps registered, so a colliding Run
 	// never deletes another run's container, cgroup or files.
 	if err := os.Mkdir(d.top, 0o700); err != nil {
 		return res, fmt.Errorf("sandbox %q: create run directory: %w", spec.ID, err)
+	}
+
+	// The id slot is released last, once no process of the run is left.
+	slot, err := r.userNamespaceSlot(spec)
+	if err != nil {
+		_ = os.Remove(d.top)
+		return res, err
+	}
+	if slot != nil {
+		undo.add("release user namespace slot", slot.release)
 	}
 	undo.add("remove run directory", func() error { return r.removeRunDir(spec.ID) })
 	undo.add("remove cgroup", func() error { return r.removeCgroup(spec.ID) })
@@ -48,9 +65,19 @@ func (r *Runtime) Run(ctx context.Context, spec sandbox.Spec, stdout, stderr io.
 	if err != nil {
 		return res, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
+	if err := createMountPoints(d.rootfs, spec.Mounts); err != nil {
+		return res, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
 
 	cgroupPath := r.cgroupPath(spec.ID)
-	res.SpecHash, err = writeSpec(d.bundle, renderSpec(spec, d, cgroupPath, hostDirMounts))
+	rendered := renderSpec(spec, d, cgroupPath, hostDirMounts)
+	res.HostUID, res.HostGID = spec.UID, spec.GID
+	if slot != nil {
+		addUserNamespace(rendered, slot.hostBase)
+		res.UserNamespace = true
+		res.HostUID, res.HostGID = slot.hostBase+spec.UID, slot.hostBase+spec.GID
+	}
+	res.SpecHash, err = writeSpec(d.bundle, rendered)
 	if err != nil {
 		return res, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
@@ -74,4 +101,33 @@ func (r *Runtime) Run(ctx context.Context, spec sandbox.Spec, stdout, stderr io.
 		superviseErr = errors.Join(superviseErr, statsErr)
 	}
 	return res, superviseErr
+}
+
+// runDirs returns the paths of run id, its rootfs in RootfsDir.
+func (r *Runtime) runDirs(id string) runDirs {
+	d := newRunDirs(r.cfg.WorkDir, id)
+	d.rootfs = filepath.Join(r.cfg.RootfsDir, id)
+	return d
+}
+
+// userNamespaceSlot returns the id slot of a run that gets a user
+// namespace, or nil when the backend has them off or the host does not
+// support them now (a warning is logged: the job's uid is then a host uid).
+func (r *Runtime) userNamespaceSlot(spec sandbox.Spec) (*idSlot, error) {
+	if r.cfg.UserNamespace == UserNamespaceOff {
+		return nil, nil
+	}
+	if !userNamespacesSupported(maxUserNamespacesPath) {
+		r.log.Warn("user namespaces unavailable; running the sandbox without one", "run", spec.ID, "sysctl", maxUserNamespacesPath)
+		return nil, nil
+	}
+	if spec.UID >= idsPerRun || spec.GID >= idsPerRun {
+		return nil, fmt.Errorf("sandbox %q: uid %d gid %d: a user namespace maps ids below %d only; use a smaller uid and gid", spec.ID, spec.UID, spec.GID, idsPerRun)
+	}
+
+	slot, err := r.acquireIDSlot(spec.ID)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	return slot, nil
 }

@@ -77,11 +77,18 @@ func TestRunMissingProgramFails(t *testing.T) {
 	assertNoTrace(t, rt, spec.ID)
 }
 
-// A job that sleeps forever and leaves a setsid'd child and a child that
-// ignores SIGTERM: the timeout must end all three.
-const stubbornJob = `
+// stubbornChildren starts a setsid'd daemon, a child that ignores SIGTERM
+// and a double-forked grandchild whose parent exits at once, so it is
+// reparented to PID 1 of the container. Each carries the marker $1.
+const stubbornChildren = `
 setsid sh -c 'while :; do sleep 1; done' "$1-setsid" &
 sh -c 'trap "" TERM; while :; do sleep 1; done' "$1-noterm" &
+sh -c 'sh -c "while :; do sleep 1; done" "$0-grandchild" & exit 0' "$1-double"
+`
+
+// A job that sleeps forever after starting stubbornChildren: the timeout
+// must end all four.
+const stubbornJob = stubbornChildren + `
 echo started
 while :; do sleep 1; done
 `
@@ -93,14 +100,17 @@ func TestRunTimeoutKillsEverything(t *testing.T) {
 	spec := newSpec(t, bundle, "/bin/sh", "/job/main.sh", marker)
 
 	seen := make(chan int, 1)
-	go func() { seen <- waitForMarkers(t, marker, 3, 10*time.Second) }()
+	go func() { seen <- waitForMarkers(t, marker, 4, 10*time.Second) }()
 
 	ctx, cancel := context.WithTimeoutCause(context.Background(), 2*time.Second, sandbox.ErrTimeout)
 	defer cancel()
 	out := runSpec(t, ctx, rt, spec)
 
-	if n := <-seen; n < 3 {
-		t.Errorf("saw %d processes with the marker while running, want 3 (pid 1, setsid child, SIGTERM-ignoring child)", n)
+	if n := <-seen; n < 4 {
+		t.Errorf("saw %d processes with the marker while running, want 4 (pid 1, setsid child, SIGTERM-ignoring child, double-forked grandchild)", n)
+	}
+	if !out.res.UserNamespace {
+		t.Error("the run had no user namespace")
 	}
 	if !errors.Is(out.res.KillCause, sandbox.ErrTimeout) {
 		t.Errorf("KillCause = %v, want ErrTimeout", out.res.KillCause)
@@ -138,8 +148,14 @@ func TestRunCancelReportsCause(t *testing.T) {
 func TestRunDaemonDiesWithPid1(t *testing.T) {
 	rt := newTestRuntime(t)
 	marker := "marker-" + ids.NewRun()
-	script := `setsid sh -c 'while :; do sleep 1; done' "$1" & echo started; exit 0`
-	spec := newSpec(t, newBundle(t, nil), "/bin/sh", "-c", script, marker)
+	// PID 1 waits until all three children run (grep counts itself as a
+	// fourth), then exits 0.
+	script := stubbornChildren + `
+while [ "$(grep -l "$1-" /proc/[0-9]*/cmdline 2>/dev/null | wc -l)" -lt 4 ]; do sleep 0.1; done
+echo started
+exit 0
+`
+	spec := newSpec(t, newBundle(t, map[string]string{"main.sh": script}), "/bin/sh", "/job/main.sh", marker)
 
 	out := runSpec(t, context.Background(), rt, spec)
 
@@ -150,7 +166,7 @@ func TestRunDaemonDiesWithPid1(t *testing.T) {
 		t.Errorf("stdout = %q, want %q", out.stdout, "started\n")
 	}
 	if left := processesWithMarker(t, marker); len(left) > 0 {
-		t.Errorf("daemon survives its PID 1: %q", left)
+		t.Errorf("children survive their PID 1: %q", left)
 	}
 }
 

@@ -55,6 +55,9 @@ import (
 	"github.com/moatdev/moat/internal/cgroup"
 )
 
+// moatRunDir is moat's own directory for runtime state.
+const moatRunDir = "/run/moat"
+
 // DefaultBinary is the runc moat prefers over the one on PATH: the
 // distribution's runc may lack later container-breakout fixes.
 const DefaultBinary = "/usr/local/sbin/runc"
@@ -72,6 +75,22 @@ type Config struct {
 	// CgroupParent is the cgroup below which each run gets /<parent>/<id>.
 	// Default: "moat".
 	CgroupParent string
+	// RootfsDir holds each run's empty root directory, RootfsDir/<id>. A
+	// run's user namespace root must be able to reach it, so New makes
+	// RootfsDir mode 0711 and requires every ancestor to be searchable by
+	// others (it adds o+x to /run/moat, moat's own directory). Default:
+	// /run/moat/rootfs.
+	RootfsDir string
+	// UserNamespace is UserNamespaceAuto (the default when empty) or
+	// UserNamespaceOff.
+	UserNamespace UserNamespaceMode
+	// HostIDBase and HostIDSlots place the host ids of user namespaces
+	// (see userns.go). Defaults: DefaultHostIDBase, DefaultHostIDSlots.
+	HostIDBase  uint32
+	HostIDSlots uint32
+	// SlotDir holds the lock files of the id slots. Every moat process on
+	// a host must use the same one. Default: /run/moat/userns.
+	SlotDir string
 	// Logger receives kills, cleanup failures and runc errors. Default:
 	// slog.Default().
 	Logger *slog.Logger
@@ -100,9 +119,19 @@ func New(cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("runc backend: %w", err)
 	}
 
-	for _, dir := range []string{cfg.StateRoot, cfg.WorkDir} {
+	for _, dir := range []string{cfg.StateRoot, cfg.WorkDir, cfg.SlotDir} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("runc backend: create %q: %w", dir, err)
+		}
+	}
+	if err := makeSearchable(cfg.RootfsDir); err != nil {
+		return nil, fmt.Errorf("runc backend: %w", err)
+	}
+
+	if cfg.UserNamespace == UserNamespaceAuto {
+		last := cfg.HostIDBase + cfg.HostIDSlots*idsPerRun - 1
+		if err := checkIDRangeUnowned(cfg.HostIDBase, last, hostIDFiles.ids, hostIDFiles.ranges); err != nil {
+			return nil, fmt.Errorf("runc backend: %w", err)
 		}
 	}
 	return &Runtime{host: host{cfg: cfg, hierarchy: hierarchy, log: cfg.Logger}, version: version}, nil
@@ -124,19 +153,42 @@ func withDefaults(cfg Config) (Config, error) {
 		}
 	}
 	if cfg.StateRoot == "" {
-		cfg.StateRoot = "/run/moat/runc"
+		cfg.StateRoot = filepath.Join(moatRunDir, "runc")
 	}
 	if cfg.WorkDir == "" {
-		cfg.WorkDir = "/run/moat/sandboxes"
+		cfg.WorkDir = filepath.Join(moatRunDir, "sandboxes")
 	}
 	if cfg.CgroupParent == "" {
 		cfg.CgroupParent = "moat"
+	}
+	if cfg.RootfsDir == "" {
+		cfg.RootfsDir = filepath.Join(moatRunDir, "rootfs")
+	}
+	if cfg.UserNamespace == "" {
+		cfg.UserNamespace = UserNamespaceAuto
+	}
+	if cfg.HostIDBase == 0 {
+		cfg.HostIDBase = DefaultHostIDBase
+	}
+	if cfg.HostIDSlots == 0 {
+		cfg.HostIDSlots = DefaultHostIDSlots
+	}
+	if cfg.SlotDir == "" {
+		cfg.SlotDir = filepath.Join(moatRunDir, "userns")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 
-	for name, p := range map[string]string{"state root": cfg.StateRoot, "work dir": cfg.WorkDir} {
+	if cfg.UserNamespace != UserNamespaceAuto && cfg.UserNamespace != UserNamespaceOff {
+		return cfg, fmt.Errorf("runc backend: user namespace mode %q: use %q or %q", cfg.UserNamespace, UserNamespaceAuto, UserNamespaceOff)
+	}
+	if err := validateIDRange(cfg.HostIDBase, cfg.HostIDSlots); err != nil {
+		return cfg, err
+	}
+
+	dirs := map[string]string{"state root": cfg.StateRoot, "work dir": cfg.WorkDir, "rootfs dir": cfg.RootfsDir, "slot dir": cfg.SlotDir}
+	for name, p := range dirs {
 		if !filepath.IsAbs(p) || filepath.Clean(p) != p || p == "/" {
 			return cfg, fmt.Errorf("runc backend: %s %q: use a clean absolute path below /", name, p)
 		}

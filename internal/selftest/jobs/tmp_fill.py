@@ -1,0 +1,3 @@
+from attack import attempt, fill
+
+attempt("tmp_fill", lambda: fill("/tmp/fill"))
