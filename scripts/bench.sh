@@ -8,7 +8,7 @@ export MOAT_REQUIRE_PRIVILEGED=1
 export MOAT_SHARED_DATA="${MOAT_SHARED_DATA:-$(cd .. && pwd)/shared/data/ethereum}"
 count="${BENCH_COUNT:-5}"
 
-go test -run '^$' -bench . -benchtime 30x -count "$count" ./internal/embedded/ ./internal/sandbox/runc/ |
+go test -run '^$' -bench . -benchtime 30x -count "$count" ./internal/embedded/ ./internal/sandbox/runc/ ./internal/sandbox/runsc/ |
 	tee /dev/stderr | awk '
 		/^pkg:/ { pkg=$2; sub(/.*\/internal\//, "", pkg) }
 		/^Benchmark/ {

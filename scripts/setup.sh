@@ -21,9 +21,10 @@ fi
 
 # Debian packages: libseccomp-dev and pkg-config to build runc with seccomp,
 # gcc for DuckDB's cgo bindings, iproute2 for 'ip netns', python3 for the
-# jobs (sandboxes use the host's /usr/bin/python3).
+# jobs (sandboxes use the host's /usr/bin/python3), runsc for the gVisor
+# backend ('moat run --runtime runsc').
 missing=()
-for pkg in libseccomp-dev pkg-config gcc iproute2 python3 ca-certificates; do
+for pkg in libseccomp-dev pkg-config gcc iproute2 python3 ca-certificates runsc; do
 	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
 		missing+=("$pkg")
 	fi

@@ -40,6 +40,21 @@ func BenchmarkTrivialJobEndToEnd(b *testing.B) {
 	}
 }
 
+// BenchmarkTrivialJobEndToEndRunsc is BenchmarkTrivialJobEndToEnd with the
+// gVisor backend.
+func BenchmarkTrivialJobEndToEndRunsc(b *testing.B) {
+	h := newHarnessOn(b, "runsc", nil)
+	dir := h.bundle(trivialJob)
+	ctx := context.Background()
+
+	for b.Loop() {
+		run, err := h.runner.Run(ctx, dir, "acme", "admin", io.Discard)
+		if err != nil || run.Cause != worker.CauseSucceeded {
+			b.Fatalf("run: cause %q, err %v", run.Cause, err)
+		}
+	}
+}
+
 // BenchmarkRawRuncRun is the baseline: a plain 'runc run' of the same
 // rootfs, spec and bundle, prepared once, with no moat around it.
 func BenchmarkRawRuncRun(b *testing.B) {

@@ -24,6 +24,7 @@ import (
 	"github.com/moatdev/moat/internal/query"
 	"github.com/moatdev/moat/internal/sandbox"
 	"github.com/moatdev/moat/internal/sandbox/runc"
+	"github.com/moatdev/moat/internal/sandbox/runsc"
 	"github.com/moatdev/moat/internal/scheduler"
 	"github.com/moatdev/moat/internal/sdk"
 	"github.com/moatdev/moat/internal/store"
@@ -65,10 +66,18 @@ var Runtimes = []string{"runc", "runsc"}
 func newRuntime(name string, cfg config.Config, logger *slog.Logger) (sandbox.Runtime, error) {
 	switch name {
 	case "", "runc":
+		// Run roots go in state_dir/rootfs unless a private ancestor keeps
+		// user namespace roots out. Id slots stay host-wide (the default
+		// SlotDir), so runs of different state dirs never share host ids.
+		rootfsDir, reason := runc.RootfsDirIn(cfg.StateDir)
+		if reason != nil && logger != nil {
+			logger.Warn("sandbox roots go to the default directory", "rootfs_dir", rootfsDir, "reason", reason)
+		}
 		rt, err := runc.New(runc.Config{
 			Binary:    cfg.RuncPath,
 			StateRoot: filepath.Join(cfg.StateDir, "runc"),
 			WorkDir:   filepath.Join(cfg.StateDir, "sandboxes"),
+			RootfsDir: rootfsDir,
 			Logger:    logger,
 		})
 		if err != nil {
@@ -76,9 +85,15 @@ func newRuntime(name string, cfg config.Config, logger *slog.Logger) (sandbox.Ru
 		}
 		return rt, nil
 	case "runsc":
-		// TODO: the gVisor backend is being built; until then runsc is
-		// rejected here.
-		return nil, fmt.Errorf("runtime %q is not available in this build: use runc", name)
+		rt, err := runsc.New(runsc.Config{
+			StateRoot: filepath.Join(cfg.StateDir, "runsc"),
+			WorkDir:   filepath.Join(cfg.StateDir, "sandboxes-runsc"),
+			Logger:    logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("set up runsc: %w (run 'moat doctor')", err)
+		}
+		return rt, nil
 	default:
 		return nil, fmt.Errorf("unknown runtime %q: use one of %v", name, Runtimes)
 	}

@@ -58,6 +58,12 @@ type harness struct {
 
 func newHarness(t testing.TB, edit func(*config.Config)) *harness {
 	t.Helper()
+	return newHarnessOn(t, "runc", edit)
+}
+
+// newHarnessOn is newHarness with the named sandbox backend.
+func newHarnessOn(t testing.TB, runtime string, edit func(*config.Config)) *harness {
+	t.Helper()
 	testutil.RequirePrivileged(t)
 	runc := testutil.RuncPath(t)
 	shared := testutil.SharedData(t)
@@ -90,6 +96,7 @@ func newHarness(t testing.TB, edit func(*config.Config)) *harness {
 	runner, err := embedded.New(embedded.Options{
 		Config: cfg, Store: st, Audit: rec, Log: logger,
 		QueryCommand: []string{os.Args[0], embedded.QueryEngineCommand},
+		Runtime:      runtime,
 	})
 	if err != nil {
 		t.Fatalf("new runner: %v", err)
@@ -195,6 +202,7 @@ func (h *harness) assertNothingLeft(runID string) {
 	for _, e := range entries {
 		for _, p := range []string{
 			filepath.Join("/sys/fs/cgroup", e.Name(), "moat", runID),
+			filepath.Join("/sys/fs/cgroup", e.Name(), "moat-runsc", runID),
 		} {
 			if _, err := os.Stat(p); err == nil {
 				h.t.Errorf("cgroup %s still exists", p)

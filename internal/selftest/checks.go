@@ -24,6 +24,15 @@ func checkPidsHits(o Observation) []string {
 	return nil
 }
 
+// checkLimitKilled asserts that the sandbox was ended by its memory or its
+// pids limit, whichever the runtime hit first.
+func checkLimitKilled(o Observation) []string {
+	if o.Run.OOMKills < 1 && o.Run.PidsHits < 1 {
+		return []string{fmt.Sprintf("OOM kills = %d and pids-limit hits = %d, want at least one of either", o.Run.OOMKills, o.Run.PidsHits)}
+	}
+	return nil
+}
+
 func checkOOMKills(o Observation) []string {
 	if o.Run.OOMKills < 1 {
 		return []string{fmt.Sprintf("OOM kills = %d, want at least 1", o.Run.OOMKills)}

@@ -114,7 +114,7 @@ func TestCheckCauseNeedsOneFinishedEvent(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			failures := checkCause("oom", Observation{Run: store.Run{Cause: tc.run}, Events: tc.events})
+			failures := checkCause("oom", nil, Observation{Run: store.Run{Cause: tc.run}, Events: tc.events})
 			if len(failures) != tc.want {
 				t.Errorf("failures = %q, want %d", failures, tc.want)
 			}

@@ -40,6 +40,9 @@ type Expect struct {
 	// Cause is the run's terminal cause, checked on the run record and on
 	// its run.finished audit event.
 	Cause string
+	// OrCauses are other causes accepted in place of Cause, for runtimes
+	// where two limits race by design (see runsc.go). Empty for runc.
+	OrCauses []string
 	// Results maps every RESULT name the job must print to its exact
 	// value. A RESULT line with another name is a failure too. Nil skips
 	// the RESULT check, for jobs that are killed before they can print.

@@ -66,10 +66,6 @@ func runSuite(t *testing.T, runtime string) selftest.Report {
 		QueryCommand: []string{os.Args[0], embedded.QueryEngineCommand},
 		Log:          testLogger(),
 	})
-	// TODO: remove this skip when the runsc backend lands.
-	if err != nil && runtime == "runsc" && strings.Contains(err.Error(), "not available in this build") {
-		t.Skipf("runsc backend not built yet: %v", err)
-	}
 	if err != nil {
 		t.Fatalf("run the suite on %s: %v", runtime, err)
 	}

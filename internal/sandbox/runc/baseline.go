@@ -2,6 +2,7 @@ package runc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -19,33 +20,43 @@ type Baseline struct {
 	BundleDir string
 	ID        string
 
-	rt *Runtime
+	rt   *Runtime
+	slot *idSlot
 }
 
-// PrepareBaseline renders spec to disk without starting it. Remove deletes
-// everything it created.
+// PrepareBaseline prepares spec exactly as Run does (tmpfs root with the
+// bundle copied in, generated /etc, user namespace, OCI spec) without
+// starting it. Remove deletes everything it created.
 func (r *Runtime) PrepareBaseline(spec sandbox.Spec) (*Baseline, error) {
 	if err := validateSpec(spec); err != nil {
 		return nil, err
 	}
-	d := newRunDirs(r.cfg.WorkDir, spec.ID)
+	d := r.runDirs(spec.ID)
 	if err := os.Mkdir(d.top, 0o700); err != nil {
 		return nil, fmt.Errorf("sandbox %q: create run directory: %w", spec.ID, err)
 	}
 
 	b := &Baseline{Binary: r.cfg.Binary, StateRoot: r.cfg.StateRoot, BundleDir: d.bundle, ID: spec.ID, rt: r}
-	hostDirMounts, err := prepareRootfs(d, spec.UID, spec.GID)
+	slot, err := r.userNamespaceSlot(spec)
 	if err != nil {
 		return nil, errorsJoin(err, b.Remove())
 	}
-	if _, err := writeSpec(d.bundle, renderSpec(spec, d, r.cgroupPath(spec.ID), hostDirMounts)); err != nil {
+	b.slot = slot
+	if _, err := r.prepare(spec, d, slot); err != nil {
 		return nil, errorsJoin(err, b.Remove())
 	}
 	return b, nil
 }
 
-// Remove deletes the baseline's container, cgroups and run directory.
-func (b *Baseline) Remove() error { return b.rt.removeAll(b.ID) }
+// Remove deletes the baseline's container, cgroups and run directory and
+// releases its user namespace slot.
+func (b *Baseline) Remove() error {
+	err := b.rt.removeAll(b.ID)
+	if b.slot != nil {
+		err = errors.Join(err, b.slot.release())
+	}
+	return err
+}
 
 func errorsJoin(err, cleanupErr error) error {
 	if cleanupErr == nil {

@@ -133,6 +133,9 @@ func assertNoTrace(t testing.TB, rt *Runtime, id string) {
 	if _, err := os.Stat(filepath.Join(rt.cfg.WorkDir, id)); !os.IsNotExist(err) {
 		t.Errorf("run directory of %q remains (stat: %v)", id, err)
 	}
+	if _, err := os.Stat(filepath.Join(rt.cfg.RootfsDir, id)); !os.IsNotExist(err) {
+		t.Errorf("rootfs mount point of %q remains (stat: %v)", id, err)
+	}
 
 	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {

@@ -13,8 +13,10 @@ import (
 )
 
 // Reap removes the leftovers of runs a crashed moat process did not clean
-// up: runc containers in cfg.StateRoot, cgroups below cfg.CgroupParent and
-// run directories in cfg.WorkDir. It considers only names that are valid run
+// up: runc containers in cfg.StateRoot, cgroups below cfg.CgroupParent, run
+// directories in cfg.WorkDir and, found through them, root tmpfs mounts in
+// cfg.RootfsDir (Run creates RootfsDir/<id> only while WorkDir/<id> exists
+// and removes it first). It considers only names that are valid run
 // ids ("r-" and 16 hex digits). It skips every id for which keep returns
 // true, the runs a live worker still owns; keep may be nil. Containers still
 // running are killed. It returns the ids it removed.

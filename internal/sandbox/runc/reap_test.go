@@ -42,20 +42,10 @@ func prepareBundle(t testing.TB, rt *Runtime, spec sandbox.Spec) runDirs {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hostDirMounts, err := prepareRootfs(d, spec.UID, spec.GID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := createMountPoints(d.rootfs, spec.Mounts); err != nil {
-		t.Fatal(err)
-	}
-
-	rendered := renderSpec(spec, d, rt.cgroupPath(spec.ID), hostDirMounts)
 	if slot != nil {
 		t.Cleanup(func() { _ = slot.release() })
-		addUserNamespace(rendered, slot.hostBase)
 	}
-	if _, err := writeSpec(d.bundle, rendered); err != nil {
+	if _, err := rt.prepare(spec, d, slot); err != nil {
 		t.Fatal(err)
 	}
 	return d
@@ -78,6 +68,13 @@ func TestReapRemovesLeftovers(t *testing.T) {
 	// execs sleep.
 	if n := waitForMarkers(t, marker, 1, 10*time.Second); n < 1 {
 		t.Fatalf("detached container is not running (%d processes with the marker)", n)
+	}
+
+	// The crashed run's root tmpfs is still mounted; Reap must unmount it
+	// before it removes the mount point.
+	rootfs := filepath.Join(rt.cfg.RootfsDir, crashed.ID)
+	if mounts, err := mountsBelow(rootfs); err != nil || !slices.Equal(mounts, []string{rootfs}) {
+		t.Fatalf("mounts at the crashed run's rootfs: %q (%v), want its tmpfs", mounts, err)
 	}
 
 	removed, err := Reap(context.Background(), rt.cfg, func(id string) bool { return id == kept })

@@ -10,14 +10,19 @@ import (
 
 	"github.com/moatdev/moat/internal/sandbox"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
-// runDirs are the host paths of one run's files, all below WorkDir/<id>.
+// runDirs are the host paths of one run's files. Two layouts exist: Run's,
+// whose rootfs is a tmpfs in RootfsDir holding /etc, /job and the extra
+// mounts as copies (copied is true), and Render's, whose rootfs is an empty
+// directory in the bundle with those bind-mounted from the host.
 type runDirs struct {
 	top    string // WorkDir/<id>
-	bundle string // runc bundle: config.json and rootfs/
-	rootfs string // empty read-only root of the container
-	etc    string // generated /etc, bind-mounted read-only
+	bundle string // runc bundle: config.json (and rootfs/ in Render's layout)
+	rootfs string // root of the container
+	etc    string // generated /etc, bind-mounted read-only (Render's layout)
+	copied bool   // rootfs holds /etc, /job and the extra mounts itself
 }
 
 func newRunDirs(workDir, id string) runDirs {
@@ -117,11 +122,11 @@ func mirrorSymlink(rootfs, name string) error {
 	return nil
 }
 
-// writeEtc writes the minimal /etc: the job user, loopback-only hosts and
-// file-only name service switch. No resolv.conf: no resolver exists in the
-// sandbox.
-func writeEtc(dir string, uid, gid uint32) error {
-	files := map[string]string{
+// etcFiles are the contents of the minimal /etc: the job user,
+// loopback-only hosts and a file-only name service switch. No resolv.conf:
+// no resolver exists in the sandbox.
+func etcFiles(uid, gid uint32) map[string]string {
+	return map[string]string{
 		"passwd": fmt.Sprintf("root:x:0:0:root:/root:/usr/sbin/nologin\n"+
 			"job:x:%d:%d:moat job:/tmp:/usr/sbin/nologin\n"+
 			"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n", uid, gid),
@@ -131,13 +136,30 @@ func writeEtc(dir string, uid, gid uint32) error {
 			"hosts: files\nnetworks: files\nprotocols: files\nservices: files\n",
 		"hostname": "moat-job\n",
 	}
+}
 
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+// writeEtc writes etcFiles into the new, empty directory dir.
+func writeEtc(dir string, uid, gid uint32) error {
+	for name, content := range etcFiles(uid, gid) {
+		if err := writeNewFile(filepath.Join(dir, name), content, 0o644); err != nil {
 			return fmt.Errorf("write generated /etc/%s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// writeNewFile creates path, which must not exist (a symlink in its place
+// is not followed), and writes content to it.
+func writeNewFile(path, content string, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // readOnlyBind is a non-recursive read-only bind mount: submounts of the
@@ -150,47 +172,12 @@ func readOnlyBind(source, destination string, exec bool) specs.Mount {
 	return specs.Mount{Destination: destination, Type: "bind", Source: source, Options: options}
 }
 
-// makeSearchable creates dir with mode 0711 and checks that every ancestor
-// lets others search it: a run's user namespace root is an unprivileged
-// host uid that must walk down to its rootfs. It adds o+x to moat's own
-// /run/moat and fails on any other ancestor, leaving the fix to the
-// operator.
-func makeSearchable(dir string) error {
-	if err := os.MkdirAll(dir, 0o711); err != nil {
-		return fmt.Errorf("create rootfs dir %q: %w", dir, err)
-	}
-	// 0711: others may reach RootfsDir/<id> but not list the run ids.
-	if err := os.Chmod(dir, 0o711); err != nil {
-		return fmt.Errorf("chmod rootfs dir %q: %w", dir, err)
-	}
-
-	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
-		info, err := os.Stat(p)
-		if err != nil {
-			return fmt.Errorf("inspect %q: %w", p, err)
-		}
-		mode := info.Mode().Perm()
-		switch {
-		case mode&0o001 != 0:
-		case p == moatRunDir:
-			if err := os.Chmod(p, mode|0o001); err != nil {
-				return fmt.Errorf("add o+x to %q: %w", p, err)
-			}
-		default:
-			return fmt.Errorf("rootfs dir %q: ancestor %q has mode %#o, which user namespace roots cannot search: add o+x to it or choose another RootfsDir", dir, p, mode)
-		}
-		if p == "/" {
-			return nil
-		}
-	}
-}
-
 // createMountPoints creates the destinations of the extra mounts in the
-// rootfs: a directory, or an empty file when the source is a file. runc
-// would create them itself, but a user namespace root may not write to the
-// host-root-owned rootfs. validateSpec has kept every destination away from
-// the fixed mounts and the symlinks into /usr, so no path here crosses a
-// symlink.
+// rootfs of Render's layout: a directory, or an empty file when the source
+// is a file. runc would create them itself, but a user namespace root may
+// not write to the host-root-owned rootfs. validateSpec has kept every
+// destination away from the fixed mounts and the symlinks into /usr, so no
+// path here crosses a symlink.
 func createMountPoints(rootfs string, mounts []sandbox.Mount) error {
 	for _, m := range mounts {
 		target := filepath.Join(rootfs, m.Destination)

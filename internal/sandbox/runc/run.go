@@ -61,28 +61,17 @@ func (r *Runtime) Run(ctx context.Context, spec sandbox.Spec, stdout, stderr io.
 	undo.add("remove cgroup", func() error { return r.removeCgroup(spec.ID) })
 	undo.add("delete container", func() error { return r.deleteContainer(spec.ID) })
 
-	hostDirMounts, err := prepareRootfs(d, spec.UID, spec.GID)
+	res.SpecHash, err = r.prepare(spec, d, slot)
 	if err != nil {
 		return res, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
-	if err := createMountPoints(d.rootfs, spec.Mounts); err != nil {
-		return res, fmt.Errorf("sandbox %q: %w", spec.ID, err)
-	}
-
-	cgroupPath := r.cgroupPath(spec.ID)
-	rendered := renderSpec(spec, d, cgroupPath, hostDirMounts)
 	res.HostUID, res.HostGID = spec.UID, spec.GID
 	if slot != nil {
-		addUserNamespace(rendered, slot.hostBase)
 		res.UserNamespace = true
 		res.HostUID, res.HostGID = slot.hostBase+spec.UID, slot.hostBase+spec.GID
 	}
-	res.SpecHash, err = writeSpec(d.bundle, rendered)
-	if err != nil {
-		return res, fmt.Errorf("sandbox %q: %w", spec.ID, err)
-	}
 
-	group, err := r.hierarchy.Group(cgroupPath)
+	group, err := r.hierarchy.Group(r.cgroupPath(spec.ID))
 	if err != nil {
 		return res, err
 	}
@@ -103,10 +92,32 @@ func (r *Runtime) Run(ctx context.Context, spec sandbox.Spec, stdout, stderr io.
 	return res, superviseErr
 }
 
-// runDirs returns the paths of run id, its rootfs in RootfsDir.
+// prepare builds the root of the run whose directory d.top exists, renders
+// its runtime spec (with a user namespace on slot, if any) and writes it to
+// the bundle. It returns the hex sha256 of config.json.
+func (r *Runtime) prepare(spec sandbox.Spec, d runDirs, slot *idSlot) (string, error) {
+	if err := os.Mkdir(d.bundle, 0o700); err != nil {
+		return "", fmt.Errorf("create bundle directory: %w", err)
+	}
+	hostDirMounts, err := buildRootfs(d, spec)
+	if err != nil {
+		return "", err
+	}
+
+	rendered := renderSpec(spec, d, r.cgroupPath(spec.ID), hostDirMounts)
+	if slot != nil {
+		addUserNamespace(rendered, slot.hostBase)
+	}
+	return writeSpec(d.bundle, rendered)
+}
+
+// runDirs returns the paths of run id in Run's layout: its root is a tmpfs
+// at RootfsDir/<id> that holds /etc and /job itself.
 func (r *Runtime) runDirs(id string) runDirs {
 	d := newRunDirs(r.cfg.WorkDir, id)
 	d.rootfs = filepath.Join(r.cfg.RootfsDir, id)
+	d.etc = ""
+	d.copied = true
 	return d
 }
 

@@ -3,9 +3,14 @@
 //
 // # Life of a run
 //
-// Run prepares WorkDir/<id>/: an empty read-only rootfs with mount points,
-// /bin, /lib, /lib64 and /sbin as symlinks into /usr (mirroring the host),
-// and a generated minimal /etc. It renders the OCI runtime spec to
+// Run creates WorkDir/<id>/ and mounts a tmpfs of the run's own, capped at
+// what it holds, at RootfsDir/<id>. It fills the tmpfs with the job's
+// root: mount points, /bin, /lib, /lib64 and /sbin as symlinks into /usr
+// (mirroring the host), a generated minimal /etc, a copy of the bundle at
+// /job and copies of Spec.Mounts, then makes it read-only. The only host
+// directory bind-mounted in is /usr, so /proc/self/mountinfo, which shows
+// each bind mount's host source path, reveals no moat path (see
+// tmpfsroot.go). It renders the OCI runtime spec to
 // WorkDir/<id>/bundle/config.json and starts
 //
 //	runc --root <StateRoot> run --keep --bundle <bundle> <id>
@@ -75,11 +80,13 @@ type Config struct {
 	// CgroupParent is the cgroup below which each run gets /<parent>/<id>.
 	// Default: "moat".
 	CgroupParent string
-	// RootfsDir holds each run's empty root directory, RootfsDir/<id>. A
-	// run's user namespace root must be able to reach it, so New makes
-	// RootfsDir mode 0711 and requires every ancestor to be searchable by
-	// others (it adds o+x to /run/moat, moat's own directory). Default:
-	// /run/moat/rootfs.
+	// RootfsDir holds the mount point of each run's root tmpfs,
+	// RootfsDir/<id>. A run's user namespace root must be able to reach
+	// it, so New makes RootfsDir mode 0711 and requires every ancestor to
+	// be searchable by others. New adds o+x to RootfsDir's parent, which
+	// must be moat's own state directory, and to /run/moat. RootfsDirIn
+	// picks a RootfsDir inside a state directory. Default:
+	// DefaultRootfsDir.
 	RootfsDir string
 	// UserNamespace is UserNamespaceAuto (the default when empty) or
 	// UserNamespaceOff.
@@ -119,13 +126,15 @@ func New(cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("runc backend: %w", err)
 	}
 
+	// RootfsDir first: the directories MkdirAll creates for it are 0711,
+	// while those created for the others would be 0700 and unreachable.
+	if err := makeSearchable(cfg.RootfsDir); err != nil {
+		return nil, fmt.Errorf("runc backend: %w", err)
+	}
 	for _, dir := range []string{cfg.StateRoot, cfg.WorkDir, cfg.SlotDir} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("runc backend: create %q: %w", dir, err)
 		}
-	}
-	if err := makeSearchable(cfg.RootfsDir); err != nil {
-		return nil, fmt.Errorf("runc backend: %w", err)
 	}
 
 	if cfg.UserNamespace == UserNamespaceAuto {
@@ -162,7 +171,7 @@ func withDefaults(cfg Config) (Config, error) {
 		cfg.CgroupParent = "moat"
 	}
 	if cfg.RootfsDir == "" {
-		cfg.RootfsDir = filepath.Join(moatRunDir, "rootfs")
+		cfg.RootfsDir = DefaultRootfsDir
 	}
 	if cfg.UserNamespace == "" {
 		cfg.UserNamespace = UserNamespaceAuto

@@ -129,6 +129,9 @@ func renderProcess(s sandbox.Spec) *specs.Process {
 	}
 }
 
+// renderMounts lists the container's mounts. In Run's layout (d.copied)
+// /etc, /job and s.Mounts are files of the root tmpfs; otherwise they are
+// bind mounts of their host paths.
 func renderMounts(s sandbox.Spec, d runDirs, hostDirMounts []specs.Mount) []specs.Mount {
 	mounts := []specs.Mount{
 		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
@@ -137,15 +140,20 @@ func renderMounts(s sandbox.Spec, d runDirs, hostDirMounts []specs.Mount) []spec
 		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "noexec", "strictatime", "mode=755", "size=65536k"}},
 		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", fmt.Sprintf("size=%d", devShmBytes)}},
 		readOnlyBind("/usr", "/usr", true),
-		readOnlyBind(d.etc, "/etc", false),
-		// /job keeps exec: bundles may ship their own runtime binary.
-		readOnlyBind(s.BundleDir, "/job", true),
-		{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777", fmt.Sprintf("size=%d", s.Limits.TmpBytes)}},
 	}
+	if !d.copied {
+		mounts = append(mounts,
+			readOnlyBind(d.etc, "/etc", false),
+			// /job keeps exec: bundles may ship their own runtime binary.
+			readOnlyBind(s.BundleDir, "/job", true))
+	}
+	mounts = append(mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777", fmt.Sprintf("size=%d", s.Limits.TmpBytes)}})
 	mounts = append(mounts, hostDirMounts...)
 
-	for _, m := range s.Mounts {
-		mounts = append(mounts, readOnlyBind(m.Source, m.Destination, true))
+	if !d.copied {
+		for _, m := range s.Mounts {
+			mounts = append(mounts, readOnlyBind(m.Source, m.Destination, true))
+		}
 	}
 	return mounts
 }

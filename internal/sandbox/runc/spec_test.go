@@ -248,3 +248,24 @@ func TestConfigRejectsBadPaths(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderSpecCopiedLayoutBindsOnlyUsr(t *testing.T) {
+	s := testSpec(t)
+	s.Mounts = []sandbox.Mount{{Source: t.TempDir(), Destination: "/opt/moat/python"}}
+	d := runDirs{top: "/w/" + s.ID, bundle: "/w/" + s.ID + "/bundle", rootfs: "/r/" + s.ID, copied: true}
+
+	spec := renderSpec(s, d, "/moat/"+s.ID, nil)
+
+	var binds []string
+	for _, m := range spec.Mounts {
+		if m.Type == "bind" {
+			binds = append(binds, m.Source+" on "+m.Destination)
+		}
+	}
+	if want := []string{"/usr on /usr"}; !slices.Equal(binds, want) {
+		t.Errorf("bind mounts = %q, want only %q: /etc, /job and the extra mounts are copies in the root", binds, want)
+	}
+	if spec.Root.Path != d.rootfs || !spec.Root.Readonly {
+		t.Errorf("root = %+v, want read-only %q", spec.Root, d.rootfs)
+	}
+}
