@@ -43,8 +43,17 @@ func TestRunscDifferencesApplied(t *testing.T) {
 	if bomb.Expect.Cause != worker.CauseOOM || bomb.Expect.Results != nil {
 		t.Errorf("runsc fork_bomb expects cause %q and results %v, want oom and no results", bomb.Expect.Cause, bomb.Expect.Results)
 	}
-	if got := findAttack(runsc, "user_namespace").Expect.Results["clone3_newuser"]; got != "EPERM" {
-		t.Errorf("runsc clone3_newuser = %s, want EPERM", got)
+	if !slices.Equal(bomb.Expect.OrCauses, []string{worker.CausePidsExhausted}) {
+		t.Errorf("runsc fork_bomb also accepts %v, want exactly pids_exhausted", bomb.Expect.OrCauses)
+	}
+	if runcBomb := findAttack(runc, "fork_bomb"); len(runcBomb.Expect.OrCauses) != 0 {
+		t.Errorf("runc fork_bomb accepts other causes %v, want none", runcBomb.Expect.OrCauses)
+	}
+	if got := findAttack(runsc, "user_namespace").Expect.Results["clone3_newuser"]; got != "ENOSYS" {
+		t.Errorf("runsc clone3_newuser = %s, want ENOSYS as on runc", got)
+	}
+	if got := findAttack(runsc, "write_root").Expect.Results["write_root"]; got != "EACCES" {
+		t.Errorf("runsc write_root = %s, want EACCES", got)
 	}
 	if got := findAttack(runsc, "user_namespace").Expect.Results["unshare_user"]; got != "EPERM" {
 		t.Errorf("runsc unshare_user = %s, want the runc value EPERM kept", got)
@@ -159,5 +168,26 @@ func TestCheckCPUQuotaBounds(t *testing.T) {
 				t.Errorf("failures = %q, want %d", failures, tc.want)
 			}
 		})
+	}
+}
+
+func TestCheckCauseAcceptsListedAlternatives(t *testing.T) {
+	finished := func(cause string) []store.Event {
+		return []store.Event{{Type: "run.finished", Details: map[string]any{"cause": cause}}}
+	}
+	cases := []struct {
+		run  string
+		fail bool
+	}{
+		{"oom", false},
+		{"pids_exhausted", false},
+		{"succeeded", true},
+		{"failed", true},
+	}
+	for _, tc := range cases {
+		failures := checkCause("oom", []string{"pids_exhausted"}, Observation{Run: store.Run{Cause: tc.run}, Events: finished(tc.run)})
+		if (len(failures) > 0) != tc.fail {
+			t.Errorf("cause %s: failures %q, want failure=%v", tc.run, failures, tc.fail)
+		}
 	}
 }
