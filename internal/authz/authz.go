@@ -120,11 +120,13 @@ func deny(p store.Principal, action Action, org, reason string) Decision {
 		target = fmt.Sprintf("org %q", org)
 	}
 	msg := fmt.Sprintf("principal %q (role %s, org %q) may not %s on %s", p.Name, p.Role, p.Org, action, target)
-	switch reason {
-	case ReasonWrongOrg:
+	switch {
+	case org == "" && (action == CreateOrg || action == ImportDataset):
+		msg += ": only a platform admin may do this"
+	case reason == ReasonWrongOrg:
 		msg += ": it acts only within its own org; use a principal of that org or a platform admin"
-	case ReasonRoleNotAllowed:
-		msg += ": its role does not allow it; ask a platform admin or an org admin"
+	case reason == ReasonRoleNotAllowed:
+		msg += ": its role does not allow it; ask a platform admin or an org admin of that org"
 	}
 	return Decision{Reason: reason, Message: msg}
 }

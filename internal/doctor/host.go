@@ -40,7 +40,7 @@ func checkNetnsDir() Check {
 
 func checkDataDir(dir string) Check {
 	if dir == "" {
-		return fail("data-dir", "no data directory is configured", "pass --data-dir or set data_dir in the configuration")
+		return fail("data-dir", "no data directory is configured", "pass --data-dir DIR or set MOAT_DATA_DIR")
 	}
 
 	detail, err := checkWritableDir(dir)

@@ -9,7 +9,7 @@ import (
 
 // runcFix installs a current runc with seccomp support.
 const runcFix = "apt-get install libseccomp-dev && go install -tags seccomp github.com/opencontainers/runc@v1.5.3, " +
-	"then set runc_path to the installed binary (~/go/bin/runc) or copy it to /usr/local/sbin/runc"
+	"then set runc: in <data-dir>/config.yaml to the installed binary (~/go/bin/runc) or copy it to /usr/local/sbin/runc; make setup does this for you"
 
 // RuncInfo is the version information that `runc --version` prints.
 type RuncInfo struct {

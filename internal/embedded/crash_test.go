@@ -22,14 +22,14 @@ import (
 
 // crashRunArg makes the test binary act as a moat process that runs one
 // bundle and is then killed by the test: args are the data dir, the state
-// dir, the runc binary and the bundle dir.
+// dir, the runc binary, the bundle dir and the runtime.
 const crashRunArg = "__crash-run"
 
 // crashRun is the body of that process. It returns only if the run ends,
 // which the test does not let happen.
 func crashRun(args []string) error {
-	if len(args) != 4 {
-		return fmt.Errorf("usage: %s DATA_DIR STATE_DIR RUNC BUNDLE", crashRunArg)
+	if len(args) != 5 {
+		return fmt.Errorf("usage: %s DATA_DIR STATE_DIR RUNC BUNDLE RUNTIME", crashRunArg)
 	}
 	cfg := config.Default(args[0])
 	cfg.StateDir = args[1]
@@ -44,6 +44,7 @@ func crashRun(args []string) error {
 	runner, err := embedded.New(embedded.Options{
 		Config: cfg, Store: st, Audit: &audit.Recorder{Store: st, Log: logger}, Log: logger,
 		QueryCommand: []string{os.Args[0], embedded.QueryEngineCommand},
+		Runtime:      args[4],
 	})
 	if err != nil {
 		return err
@@ -62,7 +63,7 @@ func TestCrashedWorkerRunIsReaped(t *testing.T) {
 
 	// A separate moat process starts the run and is killed while the job
 	// sleeps, as a crash or an OOM kill of the worker would.
-	cmd := exec.Command(os.Args[0], crashRunArg, h.dataDir, h.cfg.StateDir, h.cfg.RuncPath, dir)
+	cmd := exec.Command(os.Args[0], crashRunArg, h.dataDir, h.cfg.StateDir, h.cfg.RuncPath, dir, "runc")
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -117,5 +118,62 @@ func waitForRunningRun(t *testing.T, h *harness, marker string) string {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("the crash-run process never started its job")
+	return ""
+}
+
+// A run started with one backend and lost is reaped by a moat process that
+// uses the other backend: the run does not record its backend, so the
+// reaper asks every backend of the host.
+func TestCrashedRunscRunIsReapedByRunc(t *testing.T) {
+	h := newHarness(t, nil)
+	dir := h.bundle(map[string]string{
+		"moat.yaml": fmt.Sprintf(shManifest, "orphan-gvisor", "120s"),
+		"run.sh":    "#!/bin/sh\nsleep 120\n",
+	})
+
+	cmd := exec.Command(os.Args[0], crashRunArg, h.dataDir, h.cfg.StateDir, h.cfg.RuncPath, dir, "runsc")
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lostID := waitForCgroup(t, h, "/sys/fs/cgroup/memory/moat-runsc")
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	run, _ := h.run(context.Background(), h.bundle(trivialJob), "acme")
+	if run.Cause != worker.CauseSucceeded {
+		t.Fatalf("the next run ended as %q: %s", run.Cause, run.Reason)
+	}
+
+	lost, err := h.store.GetRun(context.Background(), lostID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lost.Cause != worker.CauseWorkerLost {
+		t.Fatalf("lost run cause %q, want worker_lost", lost.Cause)
+	}
+	if left, _ := filepath.Glob(filepath.Join(h.cfg.StateDir, "runsc", "*"+lostID+"*")); len(left) > 0 {
+		t.Errorf("runsc state of the lost run remains: %v", left)
+	}
+	h.assertNothingLeft(lostID)
+}
+
+// waitForCgroup waits until a run is running and its sandbox's cgroup
+// exists under parent, and returns the run's id.
+func waitForCgroup(t *testing.T, h *harness, parent string) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		runs, err := h.store.ListRuns(context.Background(), store.RunFilter{State: store.RunRunning})
+		if err == nil && len(runs) == 1 {
+			if _, err := os.Stat(filepath.Join(parent, runs[0].ID)); err == nil {
+				return runs[0].ID
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("the crash-run process never started its container")
 	return ""
 }

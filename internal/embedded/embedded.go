@@ -156,10 +156,7 @@ func New(opts Options) (*Runner, error) {
 		Deliverer:         deliverer,
 	})
 
-	reaper := &worker.Reaper{Store: opts.Store, Audit: opts.Audit, Log: opts.Log}
-	if sr, ok := rt.(worker.SandboxReaper); ok {
-		reaper.Runtime = sr
-	}
+	reaper := &worker.Reaper{Store: opts.Store, Audit: opts.Audit, Log: opts.Log, Runtimes: reapers(rt, opts.Runtime, cfg, opts.Log)}
 
 	return &Runner{
 		reaper:  reaper,
@@ -171,6 +168,33 @@ func New(opts Options) (*Runner, error) {
 		worker:  w,
 		runtime: rt,
 	}, nil
+}
+
+// reapers returns the leftover cleaners of every backend this host can run:
+// a crashed process may have used another backend than this one. A backend
+// that cannot be set up here (runsc not installed) had no runs to leave.
+func reapers(current sandbox.Runtime, currentName string, cfg config.Config, logger *slog.Logger) []worker.SandboxReaper {
+	var out []worker.SandboxReaper
+	if sr, ok := current.(worker.SandboxReaper); ok {
+		out = append(out, sr)
+	}
+	if currentName == "" {
+		currentName = "runc"
+	}
+	for _, name := range Runtimes {
+		if name == currentName {
+			continue
+		}
+		other, err := newRuntime(name, cfg, logger)
+		if err != nil {
+			logger.Debug("no leftovers to reap for unavailable runtime", "runtime", name, "err", err)
+			continue
+		}
+		if sr, ok := other.(worker.SandboxReaper); ok {
+			out = append(out, sr)
+		}
+	}
+	return out
 }
 
 // QueryEngineCommand is the hidden subcommand that runs a query engine

@@ -208,7 +208,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 // log. An audit failure is logged by the recorder; the request's outcome
 // does not change. A denial also counts towards MaxDenials.
 func (s *Server) record(ctx context.Context, e store.Event) {
-	if e.Decision == audit.Deny {
+	// The violation event is itself a denial but must not count again.
+	if e.Decision == audit.Deny && e.Type != audit.PolicyViolation {
 		defer s.countDenial(ctx)
 	}
 	e.Actor = s.run.Actor
@@ -233,8 +234,11 @@ func (s *Server) countDenial(ctx context.Context) {
 	s.violated.Do(func() {
 		reason := fmt.Sprintf("the job made more than %d rejected gateway requests", s.limits.MaxDenials)
 		s.log.Warn("gateway policy violation", "denials", n, "max_denials", s.limits.MaxDenials)
+		// Revoke the token first: the kill takes a moment, and no request
+		// of a run moat has decided to kill may be served in between.
+		s.Close()
 		s.record(ctx, store.Event{
-			Type: audit.PolicyViolation, Decision: audit.Info, Reason: "too_many_denials",
+			Type: audit.PolicyViolation, Decision: audit.Deny, Reason: "too_many_denials",
 			Details: map[string]any{"denials": n, "max_denials": s.limits.MaxDenials, "message": reason},
 		})
 		if s.onViolation != nil {

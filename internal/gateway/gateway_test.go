@@ -299,8 +299,14 @@ func TestDenialsTriggerPolicyViolationOnce(t *testing.T) {
 	if len(reasons) != 1 || !strings.Contains(reasons[0], "more than 3 rejected gateway requests") {
 		t.Fatalf("violations = %q, want exactly one naming the limit", reasons)
 	}
-	if got := f.srv.Counters().Denials; got != 6 {
-		t.Errorf("denials = %d, want 6", got)
+	// The violation revoked the token: the fifth and sixth calls are
+	// rejected as run_ended before any handler runs.
+	if got := f.srv.Counters().Denials; got != 4 {
+		t.Errorf("denials = %d, want 4 (3 allowed, the 4th triggers the violation)", got)
+	}
+	status, code, _ := f.post(t, "/v1/query", f.token, `{"sql":"select 1 as x"}`)
+	if status != http.StatusUnauthorized || code != "run_ended" {
+		t.Errorf("a valid query after the violation got %d %q, want 401 run_ended", status, code)
 	}
 	events, err := f.store.ListAudit(context.Background(), store.AuditFilter{})
 	if err != nil {

@@ -53,7 +53,9 @@ func stateOf(identity string) workerState {
 }
 
 // processStart returns the start time of pid in clock ticks since boot, or
-// 0 if the process does not exist.
+// 0 if the process does not exist or has exited. An exited process that its
+// parent has not reaped yet (a zombie) no longer runs anything, so it
+// counts as gone.
 func processStart(pid int) uint64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -70,9 +72,22 @@ func processStart(pid int) uint64 {
 	if len(fields) < 20 {
 		return 0
 	}
+	if state := fields[0]; state == "Z" || state == "X" || state == "x" {
+		return 0
+	}
 	start, err := strconv.ParseUint(fields[19], 10, 64)
 	if err != nil {
 		return 0
 	}
 	return start
+}
+
+// describeWorker renders a worker identity for messages: "moat process
+// 27855 on host vm (started at tick 515454)".
+func describeWorker(identity string) string {
+	parts := strings.Split(identity, "/")
+	if len(parts) != 3 {
+		return fmt.Sprintf("moat process %q", identity)
+	}
+	return fmt.Sprintf("moat process %s on host %s (started at tick %s)", parts[1], parts[0], parts[2])
 }

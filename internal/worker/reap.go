@@ -24,10 +24,13 @@ type SandboxReaper interface {
 // namespace. It never touches a run whose worker is alive or on another
 // host.
 type Reaper struct {
-	Store   store.Store
-	Audit   *audit.Recorder
-	Runtime SandboxReaper
-	Log     *slog.Logger
+	Store store.Store
+	Audit *audit.Recorder
+	// Runtimes are every sandbox backend this host may have run the lost
+	// runs with; a run does not record which, and reaping an id a backend
+	// never saw is a no-op.
+	Runtimes []SandboxReaper
+	Log      *slog.Logger
 }
 
 // ReapLost finishes every unfinished run whose worker is gone as
@@ -51,9 +54,9 @@ func (r *Reaper) ReapLost(ctx context.Context) ([]string, error) {
 	// Only the lost runs' leftovers are removed; a live process's sandboxes
 	// and anything without a run record stay.
 	var errs []error
-	if r.Runtime != nil {
-		keep := func(id string) bool { _, ok := lost[id]; return !ok }
-		if _, err := r.Runtime.Reap(ctx, keep); err != nil {
+	keep := func(id string) bool { _, ok := lost[id]; return !ok }
+	for _, rt := range r.Runtimes {
+		if _, err := rt.Reap(ctx, keep); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -75,7 +78,7 @@ func (r *Reaper) ReapLost(ctx context.Context) ([]string, error) {
 // finishLost records a lost run's terminal cause and audits it.
 func (r *Reaper) finishLost(ctx context.Context, run store.Run) error {
 	now := time.Now()
-	reason := fmt.Sprintf("the moat process %s that ran it is gone; its sandbox was removed", run.Worker)
+	reason := fmt.Sprintf("%s is gone; its sandbox was removed", describeWorker(run.Worker))
 	run.State = store.RunFinished
 	run.Cause = CauseWorkerLost
 	run.Reason = reason

@@ -1,9 +1,7 @@
 package runc
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -11,21 +9,14 @@ import (
 
 	"github.com/moatdev/moat/internal/ids"
 	"github.com/moatdev/moat/internal/sandbox"
+	"github.com/moatdev/moat/internal/sandbox/sandboxtest"
 )
 
 // BenchmarkRunTrue measures one whole Runtime.Run of /bin/true: rootfs
 // preparation, spec rendering, runc run, usage read and cleanup.
 func BenchmarkRunTrue(b *testing.B) {
 	rt := newTestRuntime(b)
-	bundle := newBundle(b, nil)
-
-	for b.Loop() {
-		spec := newSpec(b, bundle, "/bin/true")
-		res, err := rt.Run(context.Background(), spec, io.Discard, io.Discard)
-		if err != nil || res.ExitCode != 0 {
-			b.Fatalf("Run: exit %d, %v", res.ExitCode, err)
-		}
-	}
+	sandboxtest.BenchmarkRunTrue(b, rt, newBundle(b, nil))
 }
 
 // BenchmarkRawRuncRun measures plain `runc run` (which deletes the

@@ -1,50 +1,16 @@
 package runc
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"time"
 
 	"github.com/moatdev/moat/internal/cgroup"
+	"github.com/moatdev/moat/internal/sandbox/ocirun"
 )
-
-// commandTimeout bounds every runc command other than `runc run`.
-const commandTimeout = 10 * time.Second
-
-// undoStack collects the cleanup steps of a run; run executes them in
-// reverse order of registration.
-type undoStack struct {
-	steps []undoStep
-}
-
-type undoStep struct {
-	name string
-	fn   func() error
-}
-
-func (u *undoStack) add(name string, fn func() error) {
-	u.steps = append(u.steps, undoStep{name: name, fn: fn})
-}
-
-// run executes every step, newest first, even after a failed one, and
-// returns all failures.
-func (u *undoStack) run() error {
-	var errs []error
-	for i := len(u.steps) - 1; i >= 0; i-- {
-		step := u.steps[i]
-		if err := step.fn(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", step.name, err))
-		}
-	}
-	u.steps = nil
-	return errors.Join(errs...)
-}
 
 // host holds what cleanup and Reap need: the configuration and the host's
 // cgroup layout.
@@ -62,15 +28,7 @@ func (h *host) cgroupPath(id string) string {
 // runc runs one bounded runc command against moat's state root and returns
 // its combined output.
 func (h *host) runc(args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-
-	full := append([]string{"--root", h.cfg.StateRoot}, args...)
-	out, err := exec.CommandContext(ctx, h.cfg.Binary, full...).CombinedOutput()
-	if err != nil {
-		return out, fmt.Errorf("runc %q: %w: %s", args, err, out)
-	}
-	return out, nil
+	return ocirun.Command("runc", h.cfg.Binary, h.cfg.StateRoot, args...)
 }
 
 // deleteContainer deletes the container id, killing whatever still runs in
@@ -97,24 +55,7 @@ func (h *host) deleteContainer(id string) error {
 // removeCgroup kills whatever is left in the run's cgroup and removes it
 // from every hierarchy.
 func (h *host) removeCgroup(id string) error {
-	group, err := h.hierarchy.Group(h.cgroupPath(id))
-	if err != nil {
-		return err
-	}
-	if !group.Exists() {
-		return nil
-	}
-
-	if err := group.Kill(); err != nil {
-		h.log.Warn("kill leftover processes of cgroup failed", "run", id, "cgroup", group.Path(), "err", err)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-	if err := cgroup.WaitEmpty(ctx, group); err != nil {
-		return err
-	}
-	return group.Remove()
+	return ocirun.RemoveCgroup(h.log, h.hierarchy, h.cgroupPath(id), id)
 }
 
 // removeRunDir removes RootfsDir/<id>, then WorkDir/<id>, each after

@@ -53,9 +53,9 @@ func TestNoTerminalReachable(t *testing.T) {
 		"stdin fifo True b''",
 		"dev fd full null ptmx random shm stderr stdin stdout tty urandom zero",
 	}
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	if !slices.Equal(got, want) {
-		t.Errorf("probe printed\n%s\nwant\n%s\n(stderr %q)", strings.Join(got, "\n"), strings.Join(want, "\n"), out.stderr)
+		t.Errorf("probe printed\n%s\nwant\n%s\n(stderr %q)", strings.Join(got, "\n"), strings.Join(want, "\n"), out.Stderr)
 	}
 }
 
@@ -81,9 +81,9 @@ func TestRlimitsCannotBeRaised(t *testing.T) {
 	out := runSpec(t, context.Background(), rt, spec)
 
 	want := []string{"core (0, 0)", "nofile (1024, 1024)", "raise core EPERM", "raise nofile EPERM"}
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	if !slices.Equal(got, want) {
-		t.Errorf("probe printed %q, want %q (stderr %q)", got, want, out.stderr)
+		t.Errorf("probe printed %q, want %q (stderr %q)", got, want, out.Stderr)
 	}
 }
 
@@ -156,9 +156,9 @@ func TestProcPathsMaskedAndReadOnly(t *testing.T) {
 	}
 	want = append(want, "write /proc/sys/kernel/core_pattern EROFS", "write /proc/sys/vm/drop_caches EROFS")
 
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	if !slices.Equal(got, want) {
-		t.Errorf("probe printed\n%s\nwant\n%s\n(stderr %q)", strings.Join(got, "\n"), strings.Join(want, "\n"), out.stderr)
+		t.Errorf("probe printed\n%s\nwant\n%s\n(stderr %q)", strings.Join(got, "\n"), strings.Join(want, "\n"), out.Stderr)
 	}
 }
 
@@ -211,10 +211,10 @@ func TestTmpfsCapsEndInENOSPC(t *testing.T) {
 
 			out := runSpec(t, context.Background(), rt, spec)
 
-			lines := strings.Split(strings.TrimSpace(out.stdout), "\n")
+			lines := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 			want := []string{"unlinked ENOSPC", "full True", "second ENOSPC", "after close ok"}
 			if len(lines) != 5 || !slices.Equal(lines[:4], want) {
-				t.Fatalf("probe printed %q, want %q then the byte count (stderr %q)", lines, want, out.stderr)
+				t.Fatalf("probe printed %q, want %q then the byte count (stderr %q)", lines, want, out.Stderr)
 			}
 			var written int64
 			if _, err := fmt.Sscanf(lines[4], "written %d", &written); err != nil {

@@ -1,24 +1,29 @@
 package runc
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
-	"github.com/moatdev/moat/internal/ids"
 	"github.com/moatdev/moat/internal/sandbox"
+	"github.com/moatdev/moat/internal/sandbox/sandboxtest"
 	"github.com/moatdev/moat/internal/testutil"
 )
 
 const (
-	testUID = 1000
-	testGID = 1000
+	testUID = sandboxtest.UID
+	testGID = sandboxtest.GID
 	python  = "/usr/bin/python3"
+)
+
+// Helpers shared with the runsc backend's tests.
+var (
+	newBundle           = sandboxtest.NewBundle
+	newSpec             = sandboxtest.NewSpec
+	processesWithMarker = sandboxtest.ProcessesWithMarker
 )
 
 // requireRunc skips the test unless it runs as root with runc installed
@@ -36,7 +41,8 @@ func newTestRuntime(t testing.TB) *Runtime {
 	requireRunc(t)
 
 	base := t.TempDir()
-	parent := "moat-test-" + strings.TrimPrefix(ids.NewRun(), "r-")
+	// runc creates the parent in every hierarchy and leaves it behind.
+	parent := sandboxtest.TestCgroupParent(t, "moat-test-")
 	rt, err := New(Config{
 		StateRoot:    filepath.Join(base, "state"),
 		WorkDir:      filepath.Join(base, "work"),
@@ -45,70 +51,15 @@ func newTestRuntime(t testing.TB) *Runtime {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-
-	// runc creates the parent in every hierarchy and leaves it behind.
-	t.Cleanup(func() {
-		dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", parent))
-		more, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", parent))
-		for _, dir := range append(dirs, more...) {
-			if err := syscall.Rmdir(dir); err != nil {
-				t.Errorf("remove test cgroup parent: %v", err)
-			}
-		}
-	})
 	return rt
 }
 
-// newBundle writes files into a world-readable bundle directory.
-func newBundle(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-// newSpec returns a spec with generous limits running args.
-func newSpec(t testing.TB, bundle string, args ...string) sandbox.Spec {
-	t.Helper()
-	return sandbox.Spec{
-		ID:        ids.NewRun(),
-		BundleDir: bundle,
-		Args:      args,
-		Env:       []string{"PATH=/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8"},
-		Limits: sandbox.Limits{
-			CPU:         1,
-			MemoryBytes: 256 << 20,
-			Pids:        64,
-			TmpBytes:    16 << 20,
-		},
-		UID: testUID,
-		GID: testGID,
-	}
-}
-
-type runOutput struct {
-	res    sandbox.Result
-	stdout string
-	stderr string
-}
+type runOutput = sandboxtest.Output
 
 // runSpec runs spec and checks that no trace of the run remains.
 func runSpec(t testing.TB, ctx context.Context, rt *Runtime, spec sandbox.Spec) runOutput {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	res, err := rt.Run(ctx, spec, &stdout, &stderr)
-	if err != nil {
-		t.Fatalf("Run: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
-	}
-	assertNoTrace(t, rt, spec.ID)
-	return runOutput{res: res, stdout: stdout.String(), stderr: stderr.String()}
+	return sandboxtest.Run(t, ctx, rt, spec, func(id string) { assertNoTrace(t, rt, id) })
 }
 
 // assertNoTrace checks that no container, cgroup, run directory or mount
@@ -124,11 +75,7 @@ func assertNoTrace(t testing.TB, rt *Runtime, id string) {
 		t.Errorf("runc list still shows container %q", id)
 	}
 
-	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", rt.cfg.CgroupParent, id))
-	more, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", rt.cfg.CgroupParent, id))
-	if left := append(dirs, more...); len(left) > 0 {
-		t.Errorf("cgroup directories remain: %q", left)
-	}
+	sandboxtest.AssertNoCgroup(t, rt.cfg.CgroupParent, id)
 
 	if _, err := os.Stat(filepath.Join(rt.cfg.WorkDir, id)); !os.IsNotExist(err) {
 		t.Errorf("run directory of %q remains (stat: %v)", id, err)
@@ -137,34 +84,5 @@ func assertNoTrace(t testing.TB, rt *Runtime, id string) {
 		t.Errorf("rootfs mount point of %q remains (stat: %v)", id, err)
 	}
 
-	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(mountinfo), id) {
-		t.Errorf("a mount of run %q remains", id)
-	}
-}
-
-// processesWithMarker returns the host pids whose command line contains
-// marker.
-func processesWithMarker(t testing.TB, marker string) []string {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	var found []string
-	self := []byte(marker)
-	for _, e := range entries {
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		if bytes.Contains(cmdline, self) {
-			found = append(found, e.Name()+": "+strings.ReplaceAll(string(cmdline), "\x00", " "))
-		}
-	}
-	return found
+	sandboxtest.AssertNoMount(t, id)
 }

@@ -36,11 +36,11 @@ func TestProcShowsNoHostPaths(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	if out.res.ExitCode != 0 || !strings.Contains(out.stdout, "== /proc/1/cmdline") {
-		t.Fatalf("probe exit %d, stdout %q, stderr %q", out.res.ExitCode, out.stdout, out.stderr)
+	if out.Res.ExitCode != 0 || !strings.Contains(out.Stdout, "== /proc/1/cmdline") {
+		t.Fatalf("probe exit %d, stdout %q, stderr %q", out.Res.ExitCode, out.Stdout, out.Stderr)
 	}
 	if testing.Verbose() {
-		t.Logf("job's /proc:\n%s", out.stdout)
+		t.Logf("job's /proc:\n%s", out.Stdout)
 	}
 	hostPaths := map[string]string{
 		"run id":       spec.ID,
@@ -53,7 +53,7 @@ func TestProcShowsNoHostPaths(t *testing.T) {
 		"test tempdir": filepath.Dir(bundle),
 	}
 	for name, p := range hostPaths {
-		if strings.Contains(out.stdout, p) {
+		if strings.Contains(out.Stdout, p) {
 			t.Errorf("the job's /proc contains the %s %q", name, p)
 		}
 	}
@@ -71,7 +71,7 @@ func TestMountinfoBindsOnlyUsr(t *testing.T) {
 
 	var binds []string
 	var root string
-	for _, line := range strings.Split(strings.TrimSpace(out.stdout), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(out.Stdout), "\n") {
 		fields := strings.Fields(line)
 		sep := slices.Index(fields, "-")
 		if sep < 6 || sep+2 >= len(fields) {
@@ -146,9 +146,9 @@ func TestRootfsCopiesKeepModes(t *testing.T) {
 		"/opt/one.txt file 0o440",
 		"/etc/passwd file 0o644",
 	}
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	if len(got) != len(want)+1 || !slices.Equal(got[:len(want)], want) {
-		t.Fatalf("probe printed\n%s\nwant\n%s\nthen the root's size (stderr %q)", strings.Join(got, "\n"), strings.Join(want, "\n"), out.stderr)
+		t.Fatalf("probe printed\n%s\nwant\n%s\nthen the root's size (stderr %q)", strings.Join(got, "\n"), strings.Join(want, "\n"), out.Stderr)
 	}
 	var rootBytes int64
 	if _, err := fmt.Sscanf(got[len(want)], "root bytes %d", &rootBytes); err != nil {

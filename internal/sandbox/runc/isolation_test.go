@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moatdev/moat/internal/netns"
+	"github.com/moatdev/moat/internal/sandbox/sandboxtest"
 )
 
 // writeProbe tries to create a file in each directory and prints
@@ -40,9 +40,9 @@ func TestRunReadOnlyRoot(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	lines := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	lines := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	if len(lines) != 6 {
-		t.Fatalf("probe printed %q (stderr %q), want 6 lines", out.stdout, out.stderr)
+		t.Fatalf("probe printed %q (stderr %q), want 6 lines", out.Stdout, out.Stderr)
 	}
 	for _, line := range lines[:4] {
 		dir, result, _ := strings.Cut(line, " ")
@@ -81,7 +81,7 @@ func TestRunIdentity(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	want := []string{
 		fmt.Sprintf("uid %d %d", testUID, testUID),
 		fmt.Sprintf("gid %d %d", testGID, testGID),
@@ -101,7 +101,7 @@ func TestRunIdentity(t *testing.T) {
 		"cwd /job",
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("identity probe printed\n%s\nwant\n%s\n(stderr %q)", strings.Join(got, "\n"), strings.Join(want, "\n"), out.stderr)
+		t.Errorf("identity probe printed\n%s\nwant\n%s\n(stderr %q)", strings.Join(got, "\n"), strings.Join(want, "\n"), out.Stderr)
 	}
 }
 
@@ -112,7 +112,7 @@ func TestRunEnvironmentIsExact(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	if !slices.Equal(got, spec.Env) {
 		t.Errorf("environment = %q, want exactly %q", got, spec.Env)
 	}
@@ -126,7 +126,7 @@ func TestRunEnvironmentWithoutHome(t *testing.T) {
 	out := runSpec(t, context.Background(), rt, spec)
 
 	// runc adds HOME from the user's /etc/passwd entry when it is missing.
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	want := []string{"PATH=/usr/bin", "HOME=/tmp"}
 	if !slices.Equal(got, want) {
 		t.Errorf("environment = %q, want %q", got, want)
@@ -161,10 +161,10 @@ func TestRunSeccompDenyList(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	want := []string{"unshare EPERM", "keyctl EPERM", "clone EPERM", "clone3 ENOSYS", "ptrace EPERM", "getpid ok"}
 	if !slices.Equal(got, want) {
-		t.Errorf("seccomp probe printed %q, want %q (stderr %q)", got, want, out.stderr)
+		t.Errorf("seccomp probe printed %q, want %q (stderr %q)", got, want, out.Stderr)
 	}
 }
 
@@ -174,11 +174,11 @@ func TestRunUnshareCommandFails(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	if out.res.ExitCode == 0 {
+	if out.Res.ExitCode == 0 {
 		t.Errorf("unshare -U exited 0, want a failure")
 	}
-	if !strings.Contains(out.stderr, "Operation not permitted") {
-		t.Errorf("unshare -U stderr = %q, want EPERM (Operation not permitted)", out.stderr)
+	if !strings.Contains(out.Stderr, "Operation not permitted") {
+		t.Errorf("unshare -U stderr = %q, want EPERM (Operation not permitted)", out.Stderr)
 	}
 }
 
@@ -208,29 +208,9 @@ with open("/proc/net/route") as f:
 func TestRunNetworkIsolation(t *testing.T) {
 	rt := newTestRuntime(t)
 
-	hostListener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hostListener.Close()
-	go serveGreeting(hostListener, "host")
+	hostListener := sandboxtest.ListenGreeting(t, "host")
 
-	name := "moat-test-" + strings.TrimPrefix(newSpec(t, "/", "/x").ID, "r-")
-	path, err := netns.Create(name)
-	if err != nil {
-		t.Fatalf("netns.Create: %v", err)
-	}
-	defer func() {
-		if err := netns.Delete(name); err != nil {
-			t.Errorf("netns.Delete: %v", err)
-		}
-	}()
-	inner, err := netns.Listen(path, "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("netns.Listen: %v", err)
-	}
-	defer inner.Close()
-	go serveGreeting(inner, "gateway")
+	path, inner := sandboxtest.GatewayNetns(t)
 
 	hostPort := hostListener.Addr().(*net.TCPAddr).Port
 	innerPort := inner.Addr().(*net.TCPAddr).Port
@@ -239,7 +219,7 @@ func TestRunNetworkIsolation(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	want := []string{
 		// Nothing listens on hostPort inside the namespace; the host's
 		// listener is unreachable.
@@ -252,39 +232,22 @@ func TestRunNetworkIsolation(t *testing.T) {
 		want[0] = "host ok gateway"
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("network probe printed %q, want %q (stderr %q)", got, want, out.stderr)
+		t.Errorf("network probe printed %q, want %q (stderr %q)", got, want, out.Stderr)
 	}
 }
 
 func TestRunFreshNetnsHasNoRoute(t *testing.T) {
 	rt := newTestRuntime(t)
-	hostListener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hostListener.Close()
-	go serveGreeting(hostListener, "host")
+	hostListener := sandboxtest.ListenGreeting(t, "host")
 
 	hostPort := hostListener.Addr().(*net.TCPAddr).Port
 	spec := newSpec(t, newBundle(t, map[string]string{"net.py": networkProbe}), python, "/job/net.py", fmt.Sprint(hostPort), "1")
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	want := []string{"host ECONNREFUSED", "netns ECONNREFUSED", "testnet ENETUNREACH", "routes 0"}
 	if !slices.Equal(got, want) {
-		t.Errorf("network probe printed %q, want %q (stderr %q)", got, want, out.stderr)
-	}
-}
-
-// serveGreeting writes greeting to every connection until ln is closed.
-func serveGreeting(ln net.Listener, greeting string) {
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		_, _ = conn.Write([]byte(greeting))
-		conn.Close()
+		t.Errorf("network probe printed %q, want %q (stderr %q)", got, want, out.Stderr)
 	}
 }

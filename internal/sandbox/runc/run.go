@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/moatdev/moat/internal/sandbox"
+	"github.com/moatdev/moat/internal/sandbox/ocirun"
 	"github.com/moatdev/moat/internal/sandbox/seccomp"
 )
 
@@ -32,9 +33,9 @@ func (r *Runtime) Run(ctx context.Context, spec sandbox.Spec, stdout, stderr io.
 		return res, nil
 	}
 
-	var undo undoStack
+	var undo ocirun.Undo
 	defer func() {
-		if cleanupErr := undo.run(); cleanupErr != nil {
+		if cleanupErr := undo.Run(); cleanupErr != nil {
 			r.log.Error("sandbox cleanup failed", "run", spec.ID, "err", cleanupErr)
 			err = errors.Join(err, fmt.Errorf("clean up sandbox %q: %w", spec.ID, cleanupErr))
 		}
@@ -55,11 +56,11 @@ func (r *Runtime) Run(ctx context.Context, spec sandbox.Spec, stdout, stderr io.
 		return res, err
 	}
 	if slot != nil {
-		undo.add("release user namespace slot", slot.release)
+		undo.Add("release user namespace slot", slot.release)
 	}
-	undo.add("remove run directory", func() error { return r.removeRunDir(spec.ID) })
-	undo.add("remove cgroup", func() error { return r.removeCgroup(spec.ID) })
-	undo.add("delete container", func() error { return r.deleteContainer(spec.ID) })
+	undo.Add("remove run directory", func() error { return r.removeRunDir(spec.ID) })
+	undo.Add("remove cgroup", func() error { return r.removeCgroup(spec.ID) })
+	undo.Add("delete container", func() error { return r.deleteContainer(spec.ID) })
 
 	res.SpecHash, err = r.prepare(spec, d, slot)
 	if err != nil {

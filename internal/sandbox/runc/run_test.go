@@ -10,6 +10,7 @@ import (
 
 	"github.com/moatdev/moat/internal/ids"
 	"github.com/moatdev/moat/internal/sandbox"
+	"github.com/moatdev/moat/internal/sandbox/sandboxtest"
 )
 
 func TestRunSuccess(t *testing.T) {
@@ -18,30 +19,19 @@ func TestRunSuccess(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, newSpec(t, bundle, "/bin/sh", "-c", "echo hello; echo oops >&2"))
 
-	if out.res.ExitCode != 0 {
-		t.Errorf("ExitCode = %d, want 0 (stderr %q)", out.res.ExitCode, out.stderr)
-	}
-	if out.stdout != "hello\n" {
-		t.Errorf("stdout = %q, want %q", out.stdout, "hello\n")
-	}
-	if out.stderr != "oops\n" {
-		t.Errorf("stderr = %q, want %q", out.stderr, "oops\n")
-	}
-	if out.res.KillCause != nil {
-		t.Errorf("KillCause = %v, want nil", out.res.KillCause)
-	}
+	sandboxtest.AssertExit(t, out, 0, "hello\n", "oops\n")
 	want, err := Version(rt.cfg.Binary)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.res.RuntimeVersion != want || !strings.HasPrefix(want, "runc ") {
-		t.Errorf("RuntimeVersion = %q, want %q", out.res.RuntimeVersion, want)
+	if out.Res.RuntimeVersion != want || !strings.HasPrefix(want, "runc ") {
+		t.Errorf("RuntimeVersion = %q, want %q", out.Res.RuntimeVersion, want)
 	}
-	if len(out.res.SpecHash) != 64 {
-		t.Errorf("SpecHash = %q, want 64 hex digits", out.res.SpecHash)
+	if len(out.Res.SpecHash) != 64 {
+		t.Errorf("SpecHash = %q, want 64 hex digits", out.Res.SpecHash)
 	}
-	if out.res.Wall <= 0 {
-		t.Errorf("Wall = %v, want > 0", out.res.Wall)
+	if out.Res.Wall <= 0 {
+		t.Errorf("Wall = %v, want > 0", out.Res.Wall)
 	}
 }
 
@@ -51,11 +41,11 @@ func TestRunExitCode(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, newSpec(t, bundle, "/bin/sh", "/job/main.sh"))
 
-	if out.res.ExitCode != 3 {
-		t.Errorf("ExitCode = %d, want 3", out.res.ExitCode)
+	if out.Res.ExitCode != 3 {
+		t.Errorf("ExitCode = %d, want 3", out.Res.ExitCode)
 	}
-	if out.stdout != "failing\n" {
-		t.Errorf("stdout = %q, want %q", out.stdout, "failing\n")
+	if out.Stdout != "failing\n" {
+		t.Errorf("stdout = %q, want %q", out.Stdout, "failing\n")
 	}
 }
 
@@ -109,17 +99,17 @@ func TestRunTimeoutKillsEverything(t *testing.T) {
 	if n := <-seen; n < 4 {
 		t.Errorf("saw %d processes with the marker while running, want 4 (pid 1, setsid child, SIGTERM-ignoring child, double-forked grandchild)", n)
 	}
-	if !out.res.UserNamespace {
+	if !out.Res.UserNamespace {
 		t.Error("the run had no user namespace")
 	}
-	if !errors.Is(out.res.KillCause, sandbox.ErrTimeout) {
-		t.Errorf("KillCause = %v, want ErrTimeout", out.res.KillCause)
+	if !errors.Is(out.Res.KillCause, sandbox.ErrTimeout) {
+		t.Errorf("KillCause = %v, want ErrTimeout", out.Res.KillCause)
 	}
-	if out.res.ExitCode != 137 {
-		t.Errorf("ExitCode = %d, want 137 (SIGKILL)", out.res.ExitCode)
+	if out.Res.ExitCode != 137 {
+		t.Errorf("ExitCode = %d, want 137 (SIGKILL)", out.Res.ExitCode)
 	}
-	if out.stdout != "started\n" {
-		t.Errorf("stdout = %q, want %q", out.stdout, "started\n")
+	if out.Stdout != "started\n" {
+		t.Errorf("stdout = %q, want %q", out.Stdout, "started\n")
 	}
 	if left := processesWithMarker(t, marker); len(left) > 0 {
 		t.Errorf("processes of the run survive: %q", left)
@@ -137,11 +127,11 @@ func TestRunCancelReportsCause(t *testing.T) {
 	}()
 	out := runSpec(t, ctx, rt, spec)
 
-	if !errors.Is(out.res.KillCause, sandbox.ErrCancelled) {
-		t.Errorf("KillCause = %v, want ErrCancelled", out.res.KillCause)
+	if !errors.Is(out.Res.KillCause, sandbox.ErrCancelled) {
+		t.Errorf("KillCause = %v, want ErrCancelled", out.Res.KillCause)
 	}
-	if out.res.ExitCode != 137 {
-		t.Errorf("ExitCode = %d, want 137", out.res.ExitCode)
+	if out.Res.ExitCode != 137 {
+		t.Errorf("ExitCode = %d, want 137", out.Res.ExitCode)
 	}
 }
 
@@ -159,11 +149,11 @@ exit 0
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	if out.res.ExitCode != 0 {
-		t.Errorf("ExitCode = %d, want 0", out.res.ExitCode)
+	if out.Res.ExitCode != 0 {
+		t.Errorf("ExitCode = %d, want 0", out.Res.ExitCode)
 	}
-	if out.stdout != "started\n" {
-		t.Errorf("stdout = %q, want %q", out.stdout, "started\n")
+	if out.Stdout != "started\n" {
+		t.Errorf("stdout = %q, want %q", out.Stdout, "started\n")
 	}
 	if left := processesWithMarker(t, marker); len(left) > 0 {
 		t.Errorf("children survive their PID 1: %q", left)
@@ -179,14 +169,14 @@ func TestRunOOM(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	if out.res.Usage.OOMKills < 1 {
-		t.Errorf("Usage.OOMKills = %d, want >= 1", out.res.Usage.OOMKills)
+	if out.Res.Usage.OOMKills < 1 {
+		t.Errorf("Usage.OOMKills = %d, want >= 1", out.Res.Usage.OOMKills)
 	}
-	if out.res.ExitCode != 137 {
-		t.Errorf("ExitCode = %d, want 137", out.res.ExitCode)
+	if out.Res.ExitCode != 137 {
+		t.Errorf("ExitCode = %d, want 137", out.Res.ExitCode)
 	}
-	if out.res.Usage.PeakMemoryBytes < 32<<20 || out.res.Usage.PeakMemoryBytes > 64<<20 {
-		t.Errorf("Usage.PeakMemoryBytes = %d, want between 32 MiB and the 64 MiB limit", out.res.Usage.PeakMemoryBytes)
+	if out.Res.Usage.PeakMemoryBytes < 32<<20 || out.Res.Usage.PeakMemoryBytes > 64<<20 {
+		t.Errorf("Usage.PeakMemoryBytes = %d, want between 32 MiB and the 64 MiB limit", out.Res.Usage.PeakMemoryBytes)
 	}
 }
 
@@ -198,8 +188,8 @@ func TestRunPidsLimit(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	if out.res.Usage.PidsHits < 1 {
-		t.Errorf("Usage.PidsHits = %d, want >= 1 (stdout %q, stderr %q)", out.res.Usage.PidsHits, out.stdout, out.stderr)
+	if out.Res.Usage.PidsHits < 1 {
+		t.Errorf("Usage.PidsHits = %d, want >= 1 (stdout %q, stderr %q)", out.Res.Usage.PidsHits, out.Stdout, out.Stderr)
 	}
 }
 
@@ -210,14 +200,14 @@ func TestRunCPUUsage(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	if out.res.ExitCode != 0 {
-		t.Fatalf("ExitCode = %d, stderr %q", out.res.ExitCode, out.stderr)
+	if out.Res.ExitCode != 0 {
+		t.Fatalf("ExitCode = %d, stderr %q", out.Res.ExitCode, out.Stderr)
 	}
-	if out.res.Usage.CPUSeconds < 0.5 {
-		t.Errorf("Usage.CPUSeconds = %v, want >= 0.5 (the job spun 0.5 s of its own CPU time)", out.res.Usage.CPUSeconds)
+	if out.Res.Usage.CPUSeconds < 0.5 {
+		t.Errorf("Usage.CPUSeconds = %v, want >= 0.5 (the job spun 0.5 s of its own CPU time)", out.Res.Usage.CPUSeconds)
 	}
-	if out.res.Usage.PeakMemoryBytes <= 0 {
-		t.Errorf("Usage.PeakMemoryBytes = %d, want > 0", out.res.Usage.PeakMemoryBytes)
+	if out.Res.Usage.PeakMemoryBytes <= 0 {
+		t.Errorf("Usage.PeakMemoryBytes = %d, want > 0", out.Res.Usage.PeakMemoryBytes)
 	}
 }
 
@@ -284,10 +274,10 @@ func TestRunAlreadyCancelled(t *testing.T) {
 
 	out := runSpec(t, ctx, rt, spec)
 
-	if !errors.Is(out.res.KillCause, sandbox.ErrCancelled) {
-		t.Errorf("KillCause = %v, want ErrCancelled", out.res.KillCause)
+	if !errors.Is(out.Res.KillCause, sandbox.ErrCancelled) {
+		t.Errorf("KillCause = %v, want ErrCancelled", out.Res.KillCause)
 	}
-	if out.res.ExitCode != -1 {
-		t.Errorf("ExitCode = %d, want -1 (never started)", out.res.ExitCode)
+	if out.Res.ExitCode != -1 {
+		t.Errorf("ExitCode = %d, want -1 (never started)", out.Res.ExitCode)
 	}
 }

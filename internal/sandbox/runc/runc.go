@@ -48,16 +48,13 @@
 package runc
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/moatdev/moat/internal/cgroup"
+	"github.com/moatdev/moat/internal/sandbox/ocirun"
 )
 
 // moatRunDir is moat's own directory for runtime state.
@@ -152,14 +149,11 @@ func (r *Runtime) Name() string { return "runc" }
 // withDefaults fills in the defaults and validates the paths.
 func withDefaults(cfg Config) (Config, error) {
 	if cfg.Binary == "" {
-		cfg.Binary = DefaultBinary
-		if _, err := os.Stat(DefaultBinary); err != nil {
-			found, err := exec.LookPath("runc")
-			if err != nil {
-				return cfg, fmt.Errorf("runc backend: runc not found at %q or on PATH: install runc 1.2 or newer", DefaultBinary)
-			}
-			cfg.Binary = found
+		found, err := ocirun.FindBinary("runc", DefaultBinary, "install runc 1.2 or newer")
+		if err != nil {
+			return cfg, err
 		}
+		cfg.Binary = found
 	}
 	if cfg.StateRoot == "" {
 		cfg.StateRoot = filepath.Join(moatRunDir, "runc")
@@ -197,32 +191,10 @@ func withDefaults(cfg Config) (Config, error) {
 	}
 
 	dirs := map[string]string{"state root": cfg.StateRoot, "work dir": cfg.WorkDir, "rootfs dir": cfg.RootfsDir, "slot dir": cfg.SlotDir}
-	for name, p := range dirs {
-		if !filepath.IsAbs(p) || filepath.Clean(p) != p || p == "/" {
-			return cfg, fmt.Errorf("runc backend: %s %q: use a clean absolute path below /", name, p)
-		}
-	}
-	if strings.ContainsAny(cfg.CgroupParent, "/.") || cfg.CgroupParent == "" {
-		return cfg, fmt.Errorf("runc backend: cgroup parent %q: use a single name without '/' or '.'", cfg.CgroupParent)
-	}
-	return cfg, nil
+	return cfg, ocirun.CheckDirs("runc", dirs, cfg.CgroupParent)
 }
 
 // Version runs `<binary> --version` and returns "runc X.Y.Z".
 func Version(binary string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-
-	out, err := exec.CommandContext(ctx, binary, "--version").Output()
-	if err != nil {
-		return "", fmt.Errorf("run %q --version: %w", binary, err)
-	}
-
-	// The first line is "runc version 1.5.3".
-	first, _, _ := strings.Cut(string(out), "\n")
-	fields := strings.Fields(first)
-	if len(fields) != 3 || fields[0] != "runc" || fields[1] != "version" {
-		return "", fmt.Errorf("unexpected output of %q --version: %q", binary, first)
-	}
-	return "runc " + fields[2], nil
+	return ocirun.Version("runc", binary)
 }

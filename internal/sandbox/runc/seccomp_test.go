@@ -138,7 +138,7 @@ func TestSeccompBlocksAttacks(t *testing.T) {
 		"sync ENOSYS", "vmsplice ENOSYS", "shmget ENOSYS", "sethostname ENOSYS",
 		"getpid ok",
 	}
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	for i := range max(len(got), len(want)) {
 		var g, w string
 		if i < len(got) {
@@ -152,7 +152,7 @@ func TestSeccompBlocksAttacks(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		t.Logf("stderr: %s", out.stderr)
+		t.Logf("stderr: %s", out.Stderr)
 	}
 }
 
@@ -188,11 +188,11 @@ func TestSeccompKillsOtherABIs(t *testing.T) {
 		t.Run(abi, func(t *testing.T) {
 			out := runSpec(t, context.Background(), rt, newSpec(t, bundle, python, "/job/abi.py", abi))
 
-			if out.stdout != "started\n" {
-				t.Errorf("stdout = %q, want only %q: the call must not return", out.stdout, "started\n")
+			if out.Stdout != "started\n" {
+				t.Errorf("stdout = %q, want only %q: the call must not return", out.Stdout, "started\n")
 			}
-			if out.res.ExitCode != 159 {
-				t.Errorf("ExitCode = %d, want 159 (SIGSYS) (stderr %q)", out.res.ExitCode, out.stderr)
+			if out.Res.ExitCode != 159 {
+				t.Errorf("ExitCode = %d, want 159 (SIGSYS) (stderr %q)", out.Res.ExitCode, out.Stderr)
 			}
 		})
 	}
@@ -263,8 +263,8 @@ func TestSeccompAllowsJobWorkloads(t *testing.T) {
 		"socketpair pong",
 		"f 2 1000 sh ok",
 	}
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
-	if !slices.Equal(got, want) || out.res.ExitCode != 0 {
-		t.Errorf("workload printed\n%s\nwant\n%s\n(exit %d, stderr %q)", strings.Join(got, "\n"), strings.Join(want, "\n"), out.res.ExitCode, out.stderr)
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
+	if !slices.Equal(got, want) || out.Res.ExitCode != 0 {
+		t.Errorf("workload printed\n%s\nwant\n%s\n(exit %d, stderr %q)", strings.Join(got, "\n"), strings.Join(want, "\n"), out.Res.ExitCode, out.Stderr)
 	}
 }

@@ -2,25 +2,16 @@ package runc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/moatdev/moat/internal/cgroup"
+	"github.com/moatdev/moat/internal/sandbox/ocirun"
 )
-
-// killGrace bounds each step of the kill escalation: after `runc kill` plus
-// the cgroup kill, after a second cgroup kill, and after SIGKILL to runc.
-const killGrace = 5 * time.Second
-
-// ioGrace bounds how long Run keeps copying output after runc exited; a
-// process holding the pipes open cannot delay the result longer.
-const ioGrace = 5 * time.Second
 
 // outcome is the end state of one `runc run` as supervise observed it.
 type outcome struct {
@@ -41,7 +32,7 @@ func (r *Runtime) supervise(ctx context.Context, id string, d runDirs, group cgr
 	// Stdin stays nil, so runc and the job read /dev/null.
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
-	cmd.WaitDelay = ioGrace
+	cmd.WaitDelay = ocirun.IOGrace
 	// Own process group: a Ctrl-C on moat's terminal must not reach runc,
 	// which would forward it to the job; moat alone decides kills.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -50,19 +41,22 @@ func (r *Runtime) supervise(ctx context.Context, id string, d runDirs, group cgr
 		return outcome{exitCode: -1}, fmt.Errorf("start runc: %w", err)
 	}
 
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	killCause, exited, err := ocirun.Wait(ctx, ocirun.Escalation{
+		Tool:  "runc",
+		Unit:  "container",
+		RunID: id,
+		Cmd:   cmd,
+		Group: group,
+		// PID 1 dying in its pid namespace takes every process of the
+		// namespace with it.
+		KillRun: func() error {
+			_, err := r.runc("kill", id, "KILL")
+			return err
+		},
+		Log: r.log,
+	})
 
-	var out outcome
-	select {
-	case err := <-done:
-		return r.finish(out, cmd, err, pidFile)
-	case <-ctx.Done():
-	}
-
-	out.killCause = context.Cause(ctx)
-	r.log.Info("killing sandbox", "run", id, "cause", out.killCause)
-	exited, err := r.escalateKill(id, group, cmd, done)
+	out := outcome{killCause: killCause}
 	if !exited {
 		out.exitCode = -1
 		out.started = fileExists(pidFile)
@@ -71,72 +65,24 @@ func (r *Runtime) supervise(ctx context.Context, id string, d runDirs, group cgr
 	return r.finish(out, cmd, err, pidFile)
 }
 
-// escalateKill kills the container, then retries through the cgroup, then
-// kills runc itself, waiting at most killGrace after each step. It returns
-// whether runc exited and the result of cmd.Wait.
-func (r *Runtime) escalateKill(id string, group cgroup.Group, cmd *exec.Cmd, done <-chan error) (bool, error) {
-	// PID 1 dying in its pid namespace takes every process of the
-	// namespace with it.
-	if _, err := r.runc("kill", id, "KILL"); err != nil {
-		r.log.Debug("runc kill failed", "run", id, "err", err)
-	}
-	killGroup := func() {
-		if err := group.Kill(); err != nil {
-			r.log.Warn("kill sandbox cgroup failed", "run", id, "cgroup", group.Path(), "err", err)
-		}
-	}
-	killGroup()
-
-	steps := []func(){
-		killGroup,
-		func() {
-			r.log.Warn("runc did not exit after the container was killed; killing runc", "run", id, "pid", cmd.Process.Pid)
-			_ = cmd.Process.Kill()
-		},
-		func() {},
-	}
-	for _, next := range steps {
-		select {
-		case err := <-done:
-			return true, err
-		case <-time.After(killGrace):
-			next()
-		}
-	}
-	return false, nil
-}
-
 // finish turns runc's exit into an outcome. runc exits with the container's
 // status (128+n when signal n ended PID 1). If the container never started
 // (no pid file), a runc failure is an infrastructure error, unless moat
 // killed it first.
 func (r *Runtime) finish(out outcome, cmd *exec.Cmd, waitErr error, pidFile string) (outcome, error) {
 	out.started = fileExists(pidFile)
-	out.exitCode = exitCode(cmd.ProcessState)
-
-	var exitErr *exec.ExitError
-	if waitErr != nil && !errors.As(waitErr, &exitErr) && !errors.Is(waitErr, exec.ErrWaitDelay) {
-		return out, fmt.Errorf("wait for runc: %w", waitErr)
+	out.exitCode = ocirun.ExitCode(cmd.ProcessState)
+	if err := ocirun.CheckWait("runc", waitErr); err != nil {
+		return out, err
 	}
 
 	if !out.started {
 		out.exitCode = -1
 		if out.killCause == nil {
-			return out, fmt.Errorf("runc failed to start the container (exit status %d): %s", exitCode(cmd.ProcessState), r.logTail(filepath.Dir(pidFile)))
+			return out, fmt.Errorf("runc failed to start the container (exit status %d): %s", ocirun.ExitCode(cmd.ProcessState), r.logTail(filepath.Dir(pidFile)))
 		}
 	}
 	return out, nil
-}
-
-// exitCode maps a finished process to a shell-style exit code.
-func exitCode(state *os.ProcessState) int {
-	if state == nil {
-		return -1
-	}
-	if status, ok := state.Sys().(syscall.WaitStatus); ok && status.Signaled() {
-		return 128 + int(status.Signal())
-	}
-	return state.ExitCode()
 }
 
 // logTail returns the last part of runc's log for error messages.

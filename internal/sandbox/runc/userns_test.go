@@ -39,15 +39,15 @@ func TestUserNamespaceMapsToUnownedRange(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	if !out.res.UserNamespace {
-		t.Fatalf("Result.UserNamespace = false, want true on this host (stderr %q)", out.stderr)
+	if !out.Res.UserNamespace {
+		t.Fatalf("Result.UserNamespace = false, want true on this host (stderr %q)", out.Stderr)
 	}
-	base := out.res.HostUID - testUID
+	base := out.Res.HostUID - testUID
 	if base%idsPerRun != 0 || base < DefaultHostIDBase || base >= DefaultHostIDBase+DefaultHostIDSlots*idsPerRun {
-		t.Errorf("HostUID = %d: base %d is not a slot of %d + n*65536", out.res.HostUID, base, DefaultHostIDBase)
+		t.Errorf("HostUID = %d: base %d is not a slot of %d + n*65536", out.Res.HostUID, base, DefaultHostIDBase)
 	}
-	if out.res.HostGID != base+testGID {
-		t.Errorf("HostGID = %d, want %d", out.res.HostGID, base+testGID)
+	if out.Res.HostGID != base+testGID {
+		t.Errorf("HostGID = %d, want %d", out.Res.HostGID, base+testGID)
 	}
 
 	want := []string{
@@ -62,9 +62,9 @@ func TestUserNamespaceMapsToUnownedRange(t *testing.T) {
 		// setuid is not on the seccomp allowlist.
 		"setuid root ENOSYS",
 	}
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	if !slices.Equal(got, want) {
-		t.Errorf("probe printed\n%s\nwant\n%s\n(stderr %q)", strings.Join(got, "\n"), strings.Join(want, "\n"), out.stderr)
+		t.Errorf("probe printed\n%s\nwant\n%s\n(stderr %q)", strings.Join(got, "\n"), strings.Join(want, "\n"), out.Stderr)
 	}
 }
 
@@ -80,12 +80,12 @@ func TestUserNamespaceHostUID(t *testing.T) {
 	out := runSpec(t, context.Background(), rt, spec)
 
 	uidLine := <-seen
-	want := fmt.Sprintf("%d\t%d\t%d\t%d", out.res.HostUID, out.res.HostUID, out.res.HostUID, out.res.HostUID)
+	want := fmt.Sprintf("%d\t%d\t%d\t%d", out.Res.HostUID, out.Res.HostUID, out.Res.HostUID, out.Res.HostUID)
 	if uidLine != want {
 		t.Errorf("host /proc/<pid>/status Uid = %q, want %q", uidLine, want)
 	}
-	if out.res.HostUID == testUID {
-		t.Errorf("HostUID = %d: the job ran as its own uid on the host", out.res.HostUID)
+	if out.Res.HostUID == testUID {
+		t.Errorf("HostUID = %d: the job ran as its own uid on the host", out.Res.HostUID)
 	}
 }
 
@@ -147,13 +147,13 @@ func TestUserNamespaceOff(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	if out.res.UserNamespace {
+	if out.Res.UserNamespace {
 		t.Error("Result.UserNamespace = true with user namespaces off")
 	}
-	if out.res.HostUID != testUID || out.res.HostGID != testGID {
-		t.Errorf("HostUID %d HostGID %d, want the job's own %d %d", out.res.HostUID, out.res.HostGID, testUID, testGID)
+	if out.Res.HostUID != testUID || out.Res.HostGID != testGID {
+		t.Errorf("HostUID %d HostGID %d, want the job's own %d %d", out.Res.HostUID, out.Res.HostGID, testUID, testGID)
 	}
-	if got := strings.Join(strings.Fields(out.stdout), " "); got != "0 0 4294967295" {
+	if got := strings.Join(strings.Fields(out.Stdout), " "); got != "0 0 4294967295" {
 		t.Errorf("uid_map = %q, want the initial namespace's %q", got, "0 0 4294967295")
 	}
 }
@@ -278,7 +278,7 @@ func TestUserNamespaceExtraMounts(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	if !out.res.UserNamespace || out.res.ExitCode != 0 || out.stdout != "sdksdk" {
-		t.Errorf("userns %v exit %d stdout %q, want true 0 %q (stderr %q)", out.res.UserNamespace, out.res.ExitCode, out.stdout, "sdksdk", out.stderr)
+	if !out.Res.UserNamespace || out.Res.ExitCode != 0 || out.Stdout != "sdksdk" {
+		t.Errorf("userns %v exit %d stdout %q, want true 0 %q (stderr %q)", out.Res.UserNamespace, out.Res.ExitCode, out.Stdout, "sdksdk", out.Stderr)
 	}
 }

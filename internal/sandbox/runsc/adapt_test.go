@@ -9,16 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func TestParseVersion(t *testing.T) {
-	got, err := parseVersion("runsc version 0.0~20221219.0\nspec: 1.0.2-dev\n")
-	if err != nil || got != "runsc 0.0~20221219.0" {
-		t.Errorf("parseVersion = %q, %v; want %q", got, err, "runsc 0.0~20221219.0")
-	}
-	if _, err := parseVersion("runc version 1.5.3\n"); err == nil {
-		t.Error("parseVersion accepted runc's output")
-	}
-}
-
 func TestPidsLimitFloor(t *testing.T) {
 	for requested, want := range map[int64]int64{1: 512, 64: 512, 512: 512, 4096: 4096} {
 		if got := pidsLimit(requested); got != want {

@@ -1,15 +1,14 @@
 package runsc
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/moatdev/moat/internal/sandbox/runc"
+	"github.com/moatdev/moat/internal/sandbox/sandboxtest"
 	"github.com/moatdev/moat/internal/testutil"
 )
 
@@ -18,15 +17,7 @@ import (
 // cleanup.
 func BenchmarkRunscTrue(b *testing.B) {
 	rt := newTestRuntime(b)
-	bundle := newBundle(b, nil)
-
-	for b.Loop() {
-		spec := newSpec(b, bundle, "/bin/true")
-		res, err := rt.Run(context.Background(), spec, io.Discard, io.Discard)
-		if err != nil || res.ExitCode != 0 {
-			b.Fatalf("Run: exit %d, %v", res.ExitCode, err)
-		}
-	}
+	sandboxtest.BenchmarkRunTrue(b, rt, newBundle(b, nil))
 }
 
 // BenchmarkRawRuncRun measures plain `runc run` (which deletes the

@@ -1,49 +1,16 @@
 package runsc
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/moatdev/moat/internal/cgroup"
+	"github.com/moatdev/moat/internal/sandbox/ocirun"
 	"github.com/moatdev/moat/internal/sandbox/runc"
 )
-
-// commandTimeout bounds every runsc command other than `runsc run`.
-const commandTimeout = 10 * time.Second
-
-// undoStack collects the cleanup steps of a run; run executes them newest
-// first, every one even after a failure, and returns all failures.
-type undoStack struct {
-	steps []undoStep
-}
-
-type undoStep struct {
-	name string
-	fn   func() error
-}
-
-func (u *undoStack) add(name string, fn func() error) {
-	u.steps = append(u.steps, undoStep{name: name, fn: fn})
-}
-
-func (u *undoStack) run() error {
-	var errs []error
-	for i := len(u.steps) - 1; i >= 0; i-- {
-		step := u.steps[i]
-		if err := step.fn(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", step.name, err))
-		}
-	}
-	u.steps = nil
-	return errors.Join(errs...)
-}
 
 // host holds what Run, cleanup and Reap need.
 type host struct {
@@ -61,15 +28,7 @@ func (h *host) cgroupPath(id string) string {
 // runsc runs one bounded runsc command against moat's state root and
 // returns its combined output.
 func (h *host) runsc(args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-
-	full := append([]string{"--root", h.cfg.StateRoot}, args...)
-	out, err := exec.CommandContext(ctx, h.cfg.Binary, full...).CombinedOutput()
-	if err != nil {
-		return out, fmt.Errorf("runsc %q: %w: %s", args, err, strings.TrimSpace(string(out)))
-	}
-	return out, nil
+	return ocirun.Command("runsc", h.cfg.Binary, h.cfg.StateRoot, args...)
 }
 
 // stateFiles returns runsc's state and lock files of container id. runsc
@@ -109,24 +68,7 @@ func (h *host) deleteContainer(id string) error {
 // from every hierarchy: moat's own leaf and any directory runsc created
 // and left behind after a failed or killed run.
 func (h *host) removeCgroup(id string) error {
-	group, err := h.hierarchy.Group(h.cgroupPath(id))
-	if err != nil {
-		return err
-	}
-	if !group.Exists() {
-		return nil
-	}
-
-	if err := group.Kill(); err != nil {
-		h.log.Warn("kill leftover processes of cgroup failed", "run", id, "cgroup", group.Path(), "err", err)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-	if err := cgroup.WaitEmpty(ctx, group); err != nil {
-		return err
-	}
-	return group.Remove()
+	return ocirun.RemoveCgroup(h.log, h.hierarchy, h.cgroupPath(id), id)
 }
 
 // removeAll runs the cleanup steps of run id in order (processes and

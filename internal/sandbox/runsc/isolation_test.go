@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moatdev/moat/internal/netns"
+	"github.com/moatdev/moat/internal/sandbox/sandboxtest"
 )
 
 // writeProbe tries to create a file in each directory given and prints
@@ -48,10 +48,10 @@ func TestRunReadOnlyRootAndTmpLimit(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	want := []string{"/job EROFS", "/ EACCES", "/usr EACCES", "/etc EACCES", "/tmp ok", "fill ENOSPC"}
 	if !slices.Equal(got, want) {
-		t.Errorf("write probe printed %q, want %q (stderr %q)", got, want, out.stderr)
+		t.Errorf("write probe printed %q, want %q (stderr %q)", got, want, out.Stderr)
 	}
 	if _, err := os.Stat(filepath.Join(bundle, "probe")); err == nil {
 		t.Error("the job created a file in the host's bundle directory")
@@ -67,7 +67,7 @@ func TestRunEnvironmentIsExact(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	want := slices.Clone(spec.Env)
 	slices.Sort(got)
 	slices.Sort(want)
@@ -91,8 +91,8 @@ func TestRunIdentity(t *testing.T) {
 	out := runSpec(t, context.Background(), rt, spec)
 
 	want := "1000 1000 []\n0000000000000000 0000000000000000 2\n/job moat-job\n"
-	if out.stdout != want {
-		t.Errorf("identity probe printed %q, want %q (stderr %q)", out.stdout, want, out.stderr)
+	if out.Stdout != want {
+		t.Errorf("identity probe printed %q, want %q (stderr %q)", out.Stdout, want, out.Stderr)
 	}
 }
 
@@ -118,10 +118,10 @@ func TestSeccompUnderGVisor(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	want := []string{"unshare EPERM", "keyctl EPERM", "clone3 ENOSYS", "thread ok", "subprocess ok"}
 	if !slices.Equal(got, want) {
-		t.Errorf("seccomp probe printed %q, want %q (stderr %q)", got, want, out.stderr)
+		t.Errorf("seccomp probe printed %q, want %q (stderr %q)", got, want, out.Stderr)
 	}
 }
 
@@ -145,22 +145,7 @@ func TestRunNetworkNamespace(t *testing.T) {
 	rt := newTestRuntime(t)
 	hostListener := listenGreeting(t, "host")
 
-	name := "moat-test-" + strings.TrimPrefix(newSpec(t, "/", "/x").ID, "r-")
-	path, err := netns.Create(name)
-	if err != nil {
-		t.Fatalf("netns.Create: %v", err)
-	}
-	defer func() {
-		if err := netns.Delete(name); err != nil {
-			t.Errorf("netns.Delete: %v", err)
-		}
-	}()
-	inner, err := netns.Listen(path, "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("netns.Listen: %v", err)
-	}
-	defer inner.Close()
-	go serveGreeting(inner, "gateway")
+	path, inner := sandboxtest.GatewayNetns(t)
 
 	hostPort := hostListener.Addr().(*net.TCPAddr).Port
 	innerPort := inner.Addr().(*net.TCPAddr).Port
@@ -169,13 +154,13 @@ func TestRunNetworkNamespace(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	got := strings.Split(strings.TrimSpace(out.stdout), "\n")
+	got := strings.Split(strings.TrimSpace(out.Stdout), "\n")
 	want := []string{"ECONNREFUSED", "ok gateway"}
 	if hostPort == innerPort {
 		want[0] = "ok gateway"
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("network probe printed %q, want %q (stderr %q)", got, want, out.stderr)
+		t.Errorf("network probe printed %q, want %q (stderr %q)", got, want, out.Stderr)
 	}
 }
 
@@ -190,32 +175,7 @@ func TestRunWithoutNetnsReachesNothing(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	if got := strings.TrimSpace(out.stdout); got != "ECONNREFUSED" {
-		t.Errorf("network probe printed %q, want %q (stderr %q)", got, "ECONNREFUSED", out.stderr)
-	}
-}
-
-// listenGreeting opens a host loopback listener that greets every
-// connection; it is closed when the test ends.
-func listenGreeting(t *testing.T, greeting string) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go serveGreeting(ln, greeting)
-	return ln
-}
-
-// serveGreeting writes greeting to every connection until ln is closed.
-func serveGreeting(ln net.Listener, greeting string) {
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		_, _ = conn.Write([]byte(greeting))
-		conn.Close()
+	if got := strings.TrimSpace(out.Stdout); got != "ECONNREFUSED" {
+		t.Errorf("network probe printed %q, want %q (stderr %q)", got, "ECONNREFUSED", out.Stderr)
 	}
 }

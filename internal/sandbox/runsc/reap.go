@@ -2,14 +2,10 @@ package runsc
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"sort"
 	"strings"
 
-	"github.com/moatdev/moat/internal/ids"
+	"github.com/moatdev/moat/internal/sandbox/ocirun"
 )
 
 // Reap removes the leftovers of runs a crashed moat process did not clean
@@ -22,49 +18,24 @@ func (r *Runtime) Reap(ctx context.Context, keep func(id string) bool) ([]string
 	if err != nil {
 		return nil, err
 	}
-
-	var removed []string
-	var errs []error
-	for _, id := range candidates {
-		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
-			break
-		}
-		if keep != nil && keep(id) {
-			continue
-		}
-
-		if err := r.removeAll(id); err != nil {
-			errs = append(errs, fmt.Errorf("reap run %q: %w", id, err))
-			continue
-		}
-		r.log.Info("reaped leftover sandbox", "run", id)
-		removed = append(removed, id)
-	}
-	return removed, errors.Join(errs...)
+	return ocirun.RemoveLeftovers(ctx, r.log, candidates, keep, r.removeAll)
 }
 
 // leftoverIDs lists the run ids found in the state root (as the prefix of
 // "<id>_sandbox:<id>.state"), the work dir and the cgroup parent, sorted
 // and without duplicates.
 func (r *Runtime) leftoverIDs() ([]string, error) {
-	seen := map[string]bool{}
-	add := func(name string) {
-		if ids.ValidateRun(name) == nil {
-			seen[name] = true
-		}
-	}
-
-	states, err := dirNames(r.cfg.StateRoot)
+	states, err := ocirun.DirNames(r.cfg.StateRoot)
 	if err != nil {
 		return nil, err
 	}
+	var names []string
 	for _, name := range states {
 		id, _, _ := strings.Cut(name, "_")
-		add(id)
+		names = append(names, id)
 	}
 
-	dirs, err := dirNames(r.cfg.WorkDir)
+	dirs, err := ocirun.DirNames(r.cfg.WorkDir)
 	if err != nil {
 		return nil, err
 	}
@@ -72,30 +43,5 @@ func (r *Runtime) leftoverIDs() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list cgroups below %q: %w", r.cfg.CgroupParent, err)
 	}
-	for _, name := range append(dirs, groups...) {
-		add(name)
-	}
-
-	out := make([]string, 0, len(seen))
-	for id := range seen {
-		out = append(out, id)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-func dirNames(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list %q: %w", dir, err)
-	}
-
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names, nil
+	return ocirun.RunIDs(append(append(names, dirs...), groups...)), nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/moatdev/moat/internal/sandbox"
+	"github.com/moatdev/moat/internal/sandbox/ocirun"
 	"github.com/moatdev/moat/internal/sandbox/runc"
 	"github.com/moatdev/moat/internal/sandbox/seccomp"
 )
@@ -40,16 +41,16 @@ func (r *Runtime) Run(ctx context.Context, spec sandbox.Spec, stdout, stderr io.
 		return res, err
 	}
 
-	var undo undoStack
+	var undo ocirun.Undo
 	defer func() {
-		if cleanupErr := undo.run(); cleanupErr != nil {
+		if cleanupErr := undo.Run(); cleanupErr != nil {
 			r.log.Error("sandbox cleanup failed", "run", spec.ID, "err", cleanupErr)
 			err = errors.Join(err, fmt.Errorf("clean up sandbox %q: %w", spec.ID, cleanupErr))
 		}
 	}()
-	undo.add("remove run directory", prepared.Remove)
-	undo.add("delete container", func() error { return r.deleteContainer(spec.ID) })
-	undo.add("remove cgroup", func() error { return r.removeCgroup(spec.ID) })
+	undo.Add("remove run directory", prepared.Remove)
+	undo.Add("delete container", func() error { return r.deleteContainer(spec.ID) })
+	undo.Add("remove cgroup", func() error { return r.removeCgroup(spec.ID) })
 
 	if err := r.prepare(spec, prepared, &res); err != nil {
 		return res, fmt.Errorf("sandbox %q: %w", spec.ID, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/moatdev/moat/internal/ids"
 	"github.com/moatdev/moat/internal/sandbox"
+	"github.com/moatdev/moat/internal/sandbox/sandboxtest"
 	"github.com/moatdev/moat/internal/worker"
 )
 
@@ -22,29 +23,18 @@ func TestRunSuccess(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, newSpec(t, bundle, "/bin/sh", "-c", "echo hello; echo oops >&2"))
 
-	if out.res.ExitCode != 0 {
-		t.Errorf("ExitCode = %d, want 0 (stderr %q)", out.res.ExitCode, out.stderr)
+	sandboxtest.AssertExit(t, out, 0, "hello\n", "oops\n")
+	if out.Res.RuntimeVersion != "runsc 0.0~20221219.0" {
+		t.Errorf("RuntimeVersion = %q, want %q (the release this backend is tested with)", out.Res.RuntimeVersion, "runsc 0.0~20221219.0")
 	}
-	if out.stdout != "hello\n" {
-		t.Errorf("stdout = %q, want %q", out.stdout, "hello\n")
+	if len(out.Res.SpecHash) != 64 || len(out.Res.SeccompSHA256) != 64 {
+		t.Errorf("SpecHash = %q, SeccompSHA256 = %q, want 64 hex digits each", out.Res.SpecHash, out.Res.SeccompSHA256)
 	}
-	if out.stderr != "oops\n" {
-		t.Errorf("stderr = %q, want %q", out.stderr, "oops\n")
+	if out.Res.SeccompProfile != "moat-seccomp-1+runsc" {
+		t.Errorf("SeccompProfile = %q, want %q", out.Res.SeccompProfile, "moat-seccomp-1+runsc")
 	}
-	if out.res.KillCause != nil {
-		t.Errorf("KillCause = %v, want nil", out.res.KillCause)
-	}
-	if out.res.RuntimeVersion != "runsc 0.0~20221219.0" {
-		t.Errorf("RuntimeVersion = %q, want %q (the release this backend is tested with)", out.res.RuntimeVersion, "runsc 0.0~20221219.0")
-	}
-	if len(out.res.SpecHash) != 64 || len(out.res.SeccompSHA256) != 64 {
-		t.Errorf("SpecHash = %q, SeccompSHA256 = %q, want 64 hex digits each", out.res.SpecHash, out.res.SeccompSHA256)
-	}
-	if out.res.SeccompProfile != "moat-seccomp-1+runsc" {
-		t.Errorf("SeccompProfile = %q, want %q", out.res.SeccompProfile, "moat-seccomp-1+runsc")
-	}
-	if out.res.Wall <= 0 || out.res.Usage.CPUSeconds <= 0 || out.res.Usage.PeakMemoryBytes <= 0 {
-		t.Errorf("Wall = %v, Usage = %+v: want positive wall time, CPU and peak memory", out.res.Wall, out.res.Usage)
+	if out.Res.Wall <= 0 || out.Res.Usage.CPUSeconds <= 0 || out.Res.Usage.PeakMemoryBytes <= 0 {
+		t.Errorf("Wall = %v, Usage = %+v: want positive wall time, CPU and peak memory", out.Res.Wall, out.Res.Usage)
 	}
 }
 
@@ -79,11 +69,11 @@ func TestRunExitCode(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, newSpec(t, bundle, "/bin/sh", "/job/main.sh"))
 
-	if out.res.ExitCode != 3 {
-		t.Errorf("ExitCode = %d, want 3", out.res.ExitCode)
+	if out.Res.ExitCode != 3 {
+		t.Errorf("ExitCode = %d, want 3", out.Res.ExitCode)
 	}
-	if out.stdout != "failing\n" {
-		t.Errorf("stdout = %q, want %q", out.stdout, "failing\n")
+	if out.Stdout != "failing\n" {
+		t.Errorf("stdout = %q, want %q", out.Stdout, "failing\n")
 	}
 }
 
@@ -136,14 +126,14 @@ func TestRunTimeoutKillsEverything(t *testing.T) {
 		t.Errorf("saw host processes %q of the sandbox while it ran, want the sentry and the gofer", sandboxProcs)
 	}
 	// pid 1, both children and grep's parent loop shell count.
-	if n := startedCount(out.stdout); n < 3 {
-		t.Errorf("stdout = %q: the job saw %d processes with the marker, want at least 3 (pid 1, setsid child, SIGTERM-ignoring child)", out.stdout, n)
+	if n := startedCount(out.Stdout); n < 3 {
+		t.Errorf("stdout = %q: the job saw %d processes with the marker, want at least 3 (pid 1, setsid child, SIGTERM-ignoring child)", out.Stdout, n)
 	}
-	if !errors.Is(out.res.KillCause, sandbox.ErrTimeout) {
-		t.Errorf("KillCause = %v, want ErrTimeout", out.res.KillCause)
+	if !errors.Is(out.Res.KillCause, sandbox.ErrTimeout) {
+		t.Errorf("KillCause = %v, want ErrTimeout", out.Res.KillCause)
 	}
-	if out.res.ExitCode != 137 {
-		t.Errorf("ExitCode = %d, want 137 (SIGKILL)", out.res.ExitCode)
+	if out.Res.ExitCode != 137 {
+		t.Errorf("ExitCode = %d, want 137 (SIGKILL)", out.Res.ExitCode)
 	}
 	if left := processesWithMarker(t, marker); len(left) > 0 {
 		t.Errorf("processes with the job's marker exist on the host: %q", left)
@@ -174,8 +164,8 @@ func TestRunCancelReportsCause(t *testing.T) {
 	}()
 	out := runSpec(t, ctx, rt, spec)
 
-	if !errors.Is(out.res.KillCause, sandbox.ErrCancelled) {
-		t.Errorf("KillCause = %v, want ErrCancelled", out.res.KillCause)
+	if !errors.Is(out.Res.KillCause, sandbox.ErrCancelled) {
+		t.Errorf("KillCause = %v, want ErrCancelled", out.Res.KillCause)
 	}
 }
 
@@ -204,11 +194,11 @@ func TestRunDaemonDiesWithPid1(t *testing.T) {
 	defer cancel()
 	out := runSpec(t, ctx, rt, spec)
 
-	if out.res.KillCause != nil {
-		t.Errorf("KillCause = %v, want nil: the run must end when PID 1 exits, not wait for the daemon", out.res.KillCause)
+	if out.Res.KillCause != nil {
+		t.Errorf("KillCause = %v, want nil: the run must end when PID 1 exits, not wait for the daemon", out.Res.KillCause)
 	}
-	if out.res.ExitCode != 0 || out.stdout != "parent-done\n" {
-		t.Errorf("ExitCode = %d, stdout = %q; want 0, %q", out.res.ExitCode, out.stdout, "parent-done\n")
+	if out.Res.ExitCode != 0 || out.Stdout != "parent-done\n" {
+		t.Errorf("ExitCode = %d, stdout = %q; want 0, %q", out.Res.ExitCode, out.Stdout, "parent-done\n")
 	}
 	if left := processesWithMarker(t, marker); len(left) > 0 {
 		t.Errorf("daemon survives: %q", left)
@@ -225,16 +215,16 @@ func TestRunOOM(t *testing.T) {
 
 	out := runSpec(t, context.Background(), rt, spec)
 
-	if out.res.Usage.OOMKills < 1 {
-		t.Errorf("OOMKills = %d, want >= 1 (exit %d, stderr %q)", out.res.Usage.OOMKills, out.res.ExitCode, out.stderr)
+	if out.Res.Usage.OOMKills < 1 {
+		t.Errorf("OOMKills = %d, want >= 1 (exit %d, stderr %q)", out.Res.Usage.OOMKills, out.Res.ExitCode, out.Stderr)
 	}
-	if out.res.ExitCode != 137 {
-		t.Errorf("ExitCode = %d, want 137 (the sandbox was SIGKILLed)", out.res.ExitCode)
+	if out.Res.ExitCode != 137 {
+		t.Errorf("ExitCode = %d, want 137 (the sandbox was SIGKILLed)", out.Res.ExitCode)
 	}
-	if strings.Contains(out.stdout, "survived") {
+	if strings.Contains(out.Stdout, "survived") {
 		t.Error("the allocation past the limit succeeded")
 	}
-	if cause, reason := worker.DecideCause(out.res, nil); cause != worker.CauseOOM {
+	if cause, reason := worker.DecideCause(out.Res, nil); cause != worker.CauseOOM {
 		t.Errorf("worker cause = %q (%s), want %q", cause, reason, worker.CauseOOM)
 	}
 }
@@ -340,7 +330,7 @@ func TestRunSentryRunsAsNobody(t *testing.T) {
 			t.Errorf("sentry uids = %q, want nobody (65534) for real, effective, saved and filesystem uid", u)
 		}
 	}
-	if !out.res.UserNamespace || out.res.HostUID != sentryID || out.res.HostGID != sentryID {
-		t.Errorf("Result: UserNamespace %v, host ids %d:%d; want true, 65534:65534", out.res.UserNamespace, out.res.HostUID, out.res.HostGID)
+	if !out.Res.UserNamespace || out.Res.HostUID != sentryID || out.Res.HostGID != sentryID {
+		t.Errorf("Result: UserNamespace %v, host ids %d:%d; want true, 65534:65534", out.Res.UserNamespace, out.Res.HostUID, out.Res.HostGID)
 	}
 }

@@ -37,16 +37,12 @@
 package runsc
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/moatdev/moat/internal/cgroup"
+	"github.com/moatdev/moat/internal/sandbox/ocirun"
 )
 
 // DefaultBinary is the path of runsc in Debian's runsc package.
@@ -115,14 +111,11 @@ func (r *Runtime) Name() string { return "runsc" }
 // withDefaults fills in the defaults and validates the paths.
 func withDefaults(cfg Config) (Config, error) {
 	if cfg.Binary == "" {
-		cfg.Binary = DefaultBinary
-		if _, err := os.Stat(DefaultBinary); err != nil {
-			found, err := exec.LookPath("runsc")
-			if err != nil {
-				return cfg, fmt.Errorf("runsc backend: runsc not found at %q or on PATH: install it with 'apt-get install runsc'", DefaultBinary)
-			}
-			cfg.Binary = found
+		found, err := ocirun.FindBinary("runsc", DefaultBinary, "install it with 'apt-get install runsc'")
+		if err != nil {
+			return cfg, err
 		}
+		cfg.Binary = found
 	}
 	if cfg.StateRoot == "" {
 		cfg.StateRoot = "/run/moat/runsc"
@@ -137,37 +130,12 @@ func withDefaults(cfg Config) (Config, error) {
 		cfg.Logger = slog.Default()
 	}
 
-	for name, p := range map[string]string{"state root": cfg.StateRoot, "work dir": cfg.WorkDir} {
-		if !filepath.IsAbs(p) || filepath.Clean(p) != p || p == "/" {
-			return cfg, fmt.Errorf("runsc backend: %s %q: use a clean absolute path below /", name, p)
-		}
-	}
-	if strings.ContainsAny(cfg.CgroupParent, "/.") {
-		return cfg, fmt.Errorf("runsc backend: cgroup parent %q: use a single name without '/' or '.'", cfg.CgroupParent)
-	}
-	return cfg, nil
+	dirs := map[string]string{"state root": cfg.StateRoot, "work dir": cfg.WorkDir}
+	return cfg, ocirun.CheckDirs("runsc", dirs, cfg.CgroupParent)
 }
 
 // Version runs `<binary> --version` and returns "runsc <release>", for
 // example "runsc 0.0~20221219.0".
 func Version(binary string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-
-	out, err := exec.CommandContext(ctx, binary, "--version").Output()
-	if err != nil {
-		return "", fmt.Errorf("run %q --version: %w", binary, err)
-	}
-	return parseVersion(string(out))
-}
-
-// parseVersion reads the first line of `runsc --version`, "runsc version
-// 0.0~20221219.0".
-func parseVersion(out string) (string, error) {
-	first, _, _ := strings.Cut(out, "\n")
-	fields := strings.Fields(first)
-	if len(fields) != 3 || fields[0] != "runsc" || fields[1] != "version" {
-		return "", fmt.Errorf("unexpected output of runsc --version: %q", first)
-	}
-	return "runsc " + fields[2], nil
+	return ocirun.Version("runsc", binary)
 }

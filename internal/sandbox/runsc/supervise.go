@@ -2,25 +2,15 @@ package runsc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/moatdev/moat/internal/cgroup"
+	"github.com/moatdev/moat/internal/sandbox/ocirun"
 )
-
-// killGrace bounds each step of the kill escalation: after `runsc kill`
-// plus the cgroup kill, after a second cgroup kill, and after SIGKILL to
-// runsc.
-const killGrace = 5 * time.Second
-
-// ioGrace bounds how long Run keeps copying output after runsc exited.
-const ioGrace = 5 * time.Second
 
 // runFiles are the per-run files runsc writes, all in the run directory.
 type runFiles struct {
@@ -69,7 +59,7 @@ func (r *Runtime) supervise(ctx context.Context, id, network string, f runFiles,
 	// overwrite each other.
 	cmd.Stdout = writerOnly{stdout}
 	cmd.Stderr = writerOnly{stderr}
-	cmd.WaitDelay = ioGrace
+	cmd.WaitDelay = ocirun.IOGrace
 	// Own process group: a Ctrl-C on moat's terminal must not reach runsc,
 	// which would forward it to the job; moat alone decides kills.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -78,19 +68,23 @@ func (r *Runtime) supervise(ctx context.Context, id, network string, f runFiles,
 		return outcome{exitCode: -1}, fmt.Errorf("start runsc: %w", err)
 	}
 
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	killCause, exited, err := ocirun.Wait(ctx, ocirun.Escalation{
+		Tool:  "runsc",
+		Unit:  "sandbox",
+		RunID: id,
+		Cmd:   cmd,
+		Group: group,
+		// The job's processes are sentry tasks, not host processes: only
+		// runsc can signal them. Killing the sentry process through the
+		// cgroup ends them all at once as well.
+		KillRun: func() error {
+			_, err := r.runsc("kill", "--all", id, "KILL")
+			return err
+		},
+		Log: r.log,
+	})
 
-	var out outcome
-	select {
-	case err := <-done:
-		return finish(out, cmd, err)
-	case <-ctx.Done():
-	}
-
-	out.killCause = context.Cause(ctx)
-	r.log.Info("killing sandbox", "run", id, "cause", out.killCause)
-	exited, err := r.escalateKill(id, group, cmd, done)
+	out := outcome{killCause: killCause}
 	if !exited {
 		out.exitCode = -1
 		return out, fmt.Errorf("runsc run of %q did not exit after SIGKILL", id)
@@ -98,63 +92,11 @@ func (r *Runtime) supervise(ctx context.Context, id, network string, f runFiles,
 	return finish(out, cmd, err)
 }
 
-// escalateKill kills every process of the sandbox, then retries through
-// the cgroup, then kills runsc itself, waiting at most killGrace after each
-// step. It returns whether runsc exited and the result of cmd.Wait.
-func (r *Runtime) escalateKill(id string, group cgroup.Group, cmd *exec.Cmd, done <-chan error) (bool, error) {
-	// The job's processes are sentry tasks, not host processes: only runsc
-	// can signal them. Killing the sentry process through the cgroup ends
-	// them all at once as well.
-	if _, err := r.runsc("kill", "--all", id, "KILL"); err != nil {
-		r.log.Debug("runsc kill failed", "run", id, "err", err)
-	}
-	killGroup := func() {
-		if err := group.Kill(); err != nil {
-			r.log.Warn("kill sandbox cgroup failed", "run", id, "cgroup", group.Path(), "err", err)
-		}
-	}
-	killGroup()
-
-	steps := []func(){
-		killGroup,
-		func() {
-			r.log.Warn("runsc did not exit after the sandbox was killed; killing runsc", "run", id, "pid", cmd.Process.Pid)
-			_ = cmd.Process.Kill()
-		},
-		func() {},
-	}
-	for _, next := range steps {
-		select {
-		case err := <-done:
-			return true, err
-		case <-time.After(killGrace):
-			next()
-		}
-	}
-	return false, nil
-}
-
 // finish turns runsc's exit into an outcome. `runsc run` exits with the
 // job's status, 128+n when signal n ended the job or the whole sandbox.
 func finish(out outcome, cmd *exec.Cmd, waitErr error) (outcome, error) {
-	out.exitCode = exitCode(cmd.ProcessState)
-
-	var exitErr *exec.ExitError
-	if waitErr != nil && !errors.As(waitErr, &exitErr) && !errors.Is(waitErr, exec.ErrWaitDelay) {
-		return out, fmt.Errorf("wait for runsc: %w", waitErr)
-	}
-	return out, nil
-}
-
-// exitCode maps a finished process to a shell-style exit code.
-func exitCode(state *os.ProcessState) int {
-	if state == nil {
-		return -1
-	}
-	if status, ok := state.Sys().(syscall.WaitStatus); ok && status.Signaled() {
-		return 128 + int(status.Signal())
-	}
-	return state.ExitCode()
+	out.exitCode = ocirun.ExitCode(cmd.ProcessState)
+	return out, ocirun.CheckWait("runsc", waitErr)
 }
 
 // writerOnly hides every method but Write, so exec.Cmd never hands the
