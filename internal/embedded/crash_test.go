@@ -136,7 +136,7 @@ func TestCrashedRunscRunIsReapedByRunc(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	lostID := waitForCgroup(t, h, "/sys/fs/cgroup/memory/moat-runsc")
+	lostID := waitForSandbox(t, h, filepath.Join(h.cfg.StateDir, "runsc"))
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -160,15 +160,17 @@ func TestCrashedRunscRunIsReapedByRunc(t *testing.T) {
 	h.assertNothingLeft(lostID)
 }
 
-// waitForCgroup waits until a run is running and its sandbox's cgroup
-// exists under parent, and returns the run's id.
-func waitForCgroup(t *testing.T, h *harness, parent string) string {
+// waitForSandbox waits until a run is running and runsc has recorded its
+// sandbox under stateRoot ("<id>_sandbox:<id>.state"), and returns the run's
+// id. Killing moat earlier would leave runsc itself still starting the
+// sandbox, a different case from a crash during the run.
+func waitForSandbox(t *testing.T, h *harness, stateRoot string) string {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		runs, err := h.store.ListRuns(context.Background(), store.RunFilter{State: store.RunRunning})
 		if err == nil && len(runs) == 1 {
-			if _, err := os.Stat(filepath.Join(parent, runs[0].ID)); err == nil {
+			if m, _ := filepath.Glob(filepath.Join(stateRoot, runs[0].ID+"_sandbox*")); len(m) > 0 {
 				return runs[0].ID
 			}
 		}

@@ -88,7 +88,7 @@ func newHarnessOn(t testing.TB, runtime string, edit func(*config.Config)) *harn
 	t.Cleanup(func() { st.Close() })
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
+	if testing.Verbose() || os.Getenv("MOAT_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	rec := &audit.Recorder{Store: st, Log: logger}

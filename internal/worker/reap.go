@@ -60,6 +60,12 @@ func (r *Reaper) ReapLost(ctx context.Context) ([]string, error) {
 			errs = append(errs, err)
 		}
 	}
+	// A run is finished only once its sandbox is gone, so a failed
+	// removal is retried by the next moat process instead of leaving a
+	// worker_lost run with live processes.
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("remove sandboxes of lost runs (they stay unfinished and are retried): %w", errors.Join(errs...))
+	}
 
 	var ids []string
 	for id, run := range lost {

@@ -84,3 +84,23 @@ func TestAdaptSeccompDefaultENOSYS(t *testing.T) {
 		t.Errorf("clone3 rule = %q (found %v), want allow", action, ok)
 	}
 }
+
+func TestHasRootAndID(t *testing.T) {
+	const root, id = "/run/moat/runsc", "r-0123456789abcdef"
+	cases := []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"runsc", "--root", root, "run", "--bundle", "/b", id}, true},
+		{[]string{"runsc", "--root=" + root, "kill", id}, true},
+		{[]string{"runsc", "--root", "/other", "run", id}, false},
+		{[]string{"runsc", "--root", root, "run", "r-ffffffffffffffff"}, false},
+		{[]string{"runsc", "--root"}, false},
+		{[]string{"sleep", id}, false},
+	}
+	for _, tc := range cases {
+		if got := hasRootAndID(tc.args, root, id); got != tc.want {
+			t.Errorf("hasRootAndID(%q) = %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}

@@ -2,8 +2,13 @@ package runsc
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/moatdev/moat/internal/sandbox/ocirun"
 )
@@ -18,7 +23,62 @@ func (r *Runtime) Reap(ctx context.Context, keep func(id string) bool) ([]string
 	if err != nil {
 		return nil, err
 	}
-	return ocirun.RemoveLeftovers(ctx, r.log, candidates, keep, r.removeAll)
+	return ocirun.RemoveLeftovers(ctx, r.log, candidates, keep, r.removeLeftover)
+}
+
+// removeLeftover removes what a crashed moat process left of run id. The
+// `runsc run` command of that process outlives it (it was moat's child, not
+// a member of the run's cgroup) and can still be starting or tending the
+// sandbox, which then keeps the cgroup busy; so it is killed first. Only
+// processes whose command line names this runtime's own state root and the
+// run id are touched.
+func (r *Runtime) removeLeftover(id string) error {
+	for _, pid := range cliProcesses(r.cfg.StateRoot, id) {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			r.log.Warn("kill leftover runsc command failed", "run", id, "pid", pid, "err", err)
+		}
+	}
+	return r.removeAll(id)
+}
+
+// cliProcesses returns the pids of runsc commands with "--root stateRoot"
+// and the argument id on their command line.
+func cliProcesses(stateRoot, id string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+		if hasRootAndID(args, stateRoot, id) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// hasRootAndID reports whether args contain "--root" followed by root (or
+// "--root=root") and an argument equal to id.
+func hasRootAndID(args []string, root, id string) bool {
+	var rootOK, idOK bool
+	for i, a := range args {
+		switch {
+		case a == "--root" && i+1 < len(args) && args[i+1] == root, a == "--root="+root:
+			rootOK = true
+		case a == id:
+			idOK = true
+		}
+	}
+	return rootOK && idOK
 }
 
 // leftoverIDs lists the run ids found in the state root (as the prefix of
