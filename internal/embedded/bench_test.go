@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -100,6 +101,14 @@ func BenchmarkRawRuncRun(b *testing.B) {
 	b.Cleanup(func() {
 		if err := base.Remove(); err != nil {
 			b.Errorf("remove baseline: %v", err)
+		}
+		// The cgroup parent is the benchmark's own; runc removes only the
+		// run's leaf below it.
+		parents, _ := filepath.Glob("/sys/fs/cgroup/*/moat-bench")
+		for _, p := range parents {
+			if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+				b.Errorf("remove cgroup parent %s: %v", p, err)
+			}
 		}
 	})
 
