@@ -440,3 +440,24 @@ func TestLogFileIsJSON(t *testing.T) {
 		t.Error("moat.log is empty after org create, want the audit line")
 	}
 }
+
+func TestPrincipalList(t *testing.T) {
+	dir := dataDir(t)
+	wantOK(t, moat(t, dir, "principal", "add", "bob", "--role", "developer", "--org", "acme"))
+
+	list := moat(t, dir, "principal", "list")
+
+	wantOK(t, list)
+	wantContains(t, "principal list", list.stdout, "PRINCIPAL", "admin", "platform-admin", "bob", "developer", "acme")
+}
+
+func TestDeveloperCannotAddPlatformAdmin(t *testing.T) {
+	dir := dataDir(t)
+	wantOK(t, moat(t, dir, "principal", "add", "bob", "--role", "developer", "--org", "acme"))
+
+	escalate := moat(t, dir, "--as", "bob", "principal", "add", "eve", "--role", "platform-admin")
+
+	wantFail(t, escalate, 1, `principal "bob"`, "permission denied")
+	audit := moat(t, dir, "audit", "list", "--json")
+	wantContains(t, "audit list", audit.stdout, `"type":"authz.denied"`, `"actor":"bob"`)
+}

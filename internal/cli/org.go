@@ -98,7 +98,31 @@ func newPrincipalCommand(g *globalFlags) *cobra.Command {
 	add.Flags().StringVar(&role, "role", "developer", "role: platform-admin, security-approver, org-admin or developer")
 	add.Flags().StringVar(&org, "org", "", "org of an org-admin or developer")
 
-	cmd.AddCommand(add)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List principals with their roles and orgs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withApp(g, func(ctx context.Context, a *app) error {
+				ps, err := a.store.ListPrincipals(ctx)
+				if err != nil {
+					return err
+				}
+				rows := make([][]string, len(ps))
+				for i, p := range ps {
+					org := p.Org
+					if org == "" {
+						org = "-"
+					}
+					rows[i] = []string{p.Name, string(p.Role), org, p.CreatedBy}
+				}
+				printTable(os.Stdout, []string{"PRINCIPAL", "ROLE", "ORG", "CREATED_BY"}, rows)
+				return nil
+			})(cmd.Context())
+		},
+	}
+
+	cmd.AddCommand(add, list)
 	return cmd
 }
 

@@ -174,3 +174,34 @@ func getPrincipal(ctx context.Context, q queryer, name string) (Principal, error
 	p.CreatedAt = t
 	return p, err
 }
+
+// ListPrincipals returns every principal, ordered by name.
+func (s *SQLite) ListPrincipals(ctx context.Context) ([]Principal, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM principals ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list principals: %w", err)
+	}
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list principals: %w", err)
+		}
+		names = append(names, name)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list principals: %w", err)
+	}
+
+	out := make([]Principal, 0, len(names))
+	for _, name := range names {
+		p, err := getPrincipal(ctx, s.db, name)
+		if err != nil {
+			return nil, fmt.Errorf("read principal %q: %w", name, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -226,3 +226,31 @@ func TestGetPrincipalErrors(t *testing.T) {
 	_, err = s.GetPrincipal(ctx, "GHOST")
 	wantInvalid(t, err, "GHOST")
 }
+
+func TestListPrincipalsOrderedByName(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	if _, err := s.EnsureOrg(ctx, "admin", "acme"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []Principal{
+		{Name: "zed", Role: RoleDeveloper, Org: "acme"},
+		{Name: "amy", Role: RolePlatformAdmin},
+	} {
+		if err := s.EnsurePrincipal(ctx, "admin", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ps, err := s.ListPrincipals(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if len(ps) != 2 || ps[0].Name != "amy" || ps[1].Name != "zed" {
+		t.Fatalf("principals = %+v, want amy then zed", ps)
+	}
+	if ps[1].Role != RoleDeveloper || ps[1].Org != "acme" || ps[1].CreatedBy != "admin" {
+		t.Errorf("zed = %+v, want developer of acme created by admin", ps[1])
+	}
+}

@@ -216,6 +216,7 @@ type Store interface {
 
 	EnsurePrincipal(ctx context.Context, actor string, p Principal) error
 	GetPrincipal(ctx context.Context, name string) (Principal, error)
+	ListPrincipals(ctx context.Context) ([]Principal, error)
 
 	// PutDataset inserts or replaces the dataset (org, name).
 	PutDataset(ctx context.Context, actor string, d Dataset) error
