@@ -41,6 +41,10 @@ type Client struct {
 // binary wires "moat __query-engine" to Serve) and waits until the engine
 // is locked down and ready. ctx bounds the start only; the engine runs until
 // Close.
+//
+// TODO: the engine process runs with moat's privileges (root) and only
+// DuckDB's memory_limit bounds it; give it an unprivileged uid and a
+// per-run cgroup so a DuckDB bug cannot reach the host as root.
 func Start(ctx context.Context, cfg Config, exe string, args ...string) (*Client, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {

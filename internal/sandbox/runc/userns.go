@@ -89,6 +89,10 @@ func (s *idSlot) release() error {
 // acquireIDSlot takes a free slot for run id. It starts at a slot derived
 // from the id, so concurrent runs rarely probe the same slots, and tries
 // each slot once.
+//
+// NOTE: a crashed moat process drops its locks while its container may
+// still run, so until the next moat process reaps that container another
+// run can be given the same host id block.
 func (h *host) acquireIDSlot(id string) (*idSlot, error) {
 	hash := fnv.New32a()
 	_, _ = hash.Write([]byte(id))
