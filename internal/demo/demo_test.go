@@ -3,7 +3,6 @@ package demo
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,7 +14,7 @@ import (
 	"github.com/moatdev/moat/internal/audit"
 	"github.com/moatdev/moat/internal/config"
 	"github.com/moatdev/moat/internal/embedded"
-	"github.com/moatdev/moat/internal/query"
+	"github.com/moatdev/moat/internal/query/querytest"
 	"github.com/moatdev/moat/internal/store"
 	"github.com/moatdev/moat/internal/testutil"
 )
@@ -23,13 +22,7 @@ import (
 // TestMain lets the test binary serve as the query engine process, which
 // the demo starts as os.Executable() with the engine subcommand.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == embedded.QueryEngineCommand {
-		if err := query.Serve(context.Background(), os.Stdin, os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "query engine:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	querytest.ServeIfEngine(embedded.QueryEngineCommand)
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	os.Exit(m.Run())
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/moatdev/moat/internal/catalog"
 	"github.com/moatdev/moat/internal/config"
 	"github.com/moatdev/moat/internal/embedded"
-	"github.com/moatdev/moat/internal/query"
+	"github.com/moatdev/moat/internal/query/querytest"
 	"github.com/moatdev/moat/internal/store"
 	"github.com/moatdev/moat/internal/testutil"
 )
@@ -32,13 +32,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	if len(os.Args) > 1 && os.Args[1] == embedded.QueryEngineCommand {
-		if err := query.Serve(context.Background(), os.Stdin, os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "query engine:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	querytest.ServeIfEngine(embedded.QueryEngineCommand)
 	// Packages that log through slog.Default stay quiet unless -v.
 	if !testing.Verbose() {
 		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))

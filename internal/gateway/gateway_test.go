@@ -17,6 +17,7 @@ import (
 	"github.com/moatdev/moat/internal/dataset"
 	"github.com/moatdev/moat/internal/gateway"
 	"github.com/moatdev/moat/internal/query"
+	"github.com/moatdev/moat/internal/query/querytest"
 	"github.com/moatdev/moat/internal/store"
 )
 
@@ -24,13 +25,7 @@ const engineArg = "__test-query-engine"
 
 // TestMain lets the test binary serve as the query engine process.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == engineArg {
-		if err := query.Serve(context.Background(), os.Stdin, os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "query engine:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	querytest.ServeIfEngine(engineArg)
 	os.Exit(m.Run())
 }
 

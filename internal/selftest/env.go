@@ -1,7 +1,6 @@
 package selftest
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -21,6 +20,7 @@ import (
 	"github.com/moatdev/moat/internal/config"
 	"github.com/moatdev/moat/internal/dataset"
 	"github.com/moatdev/moat/internal/embedded"
+	"github.com/moatdev/moat/internal/sandbox/runc"
 	"github.com/moatdev/moat/internal/store"
 )
 
@@ -280,7 +280,7 @@ func ignoreClosed(err error) error {
 
 // removeUnmounted removes dir unless a mount point lies at or below it.
 func removeUnmounted(dir string) error {
-	mounts, err := mountsBelow(dir)
+	mounts, err := runc.MountsBelow(dir)
 	if err != nil {
 		return err
 	}
@@ -291,28 +291,4 @@ func removeUnmounted(dir string) error {
 		return fmt.Errorf("remove %q: %w", dir, err)
 	}
 	return nil
-}
-
-// mountsBelow lists the mount points of this mount namespace at or below
-// dir. Paths with spaces are escaped in mountinfo; the suite's own
-// directories have none.
-func mountsBelow(dir string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, fmt.Errorf("read mount table: %w", err)
-	}
-	defer f.Close()
-
-	var found []string
-	scanner := bufio.NewScanner(f)
-	for scanner.Scan() {
-		fields := strings.Fields(scanner.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		if fields[4] == dir || strings.HasPrefix(fields[4], dir+"/") {
-			found = append(found, fields[4])
-		}
-	}
-	return found, scanner.Err()
 }

@@ -3,7 +3,6 @@ package selftest_test
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -12,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/moatdev/moat/internal/embedded"
-	"github.com/moatdev/moat/internal/query"
+	"github.com/moatdev/moat/internal/query/querytest"
 	"github.com/moatdev/moat/internal/selftest"
 	"github.com/moatdev/moat/internal/testutil"
 )
@@ -21,13 +20,7 @@ import (
 // runner starts it with the engine subcommand as its first argument.
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if len(os.Args) > 1 && os.Args[1] == embedded.QueryEngineCommand {
-		if err := query.Serve(context.Background(), os.Stdin, os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "query engine:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	querytest.ServeIfEngine(embedded.QueryEngineCommand)
 	if !testing.Verbose() {
 		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}

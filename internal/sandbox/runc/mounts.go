@@ -10,9 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mountsBelow returns the mount points of the host mount namespace at or
+// MountsBelow returns the mount points of the calling mount namespace at or
 // below dir, deepest first.
-func mountsBelow(dir string) ([]string, error) {
+func MountsBelow(dir string) ([]string, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("read mount table: %w", err)
@@ -43,7 +43,7 @@ func mountsBelow(dir string) ([]string, error) {
 // remains, so a later recursive removal of dir cannot reach into a
 // bind-mounted host directory (such as /usr) and delete its files.
 func unmountBelow(dir string) error {
-	mounts, err := mountsBelow(dir)
+	mounts, err := MountsBelow(dir)
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func unmountBelow(dir string) error {
 		_ = unix.Unmount(m, unix.MNT_DETACH)
 	}
 
-	left, err := mountsBelow(dir)
+	left, err := MountsBelow(dir)
 	if err != nil {
 		return err
 	}

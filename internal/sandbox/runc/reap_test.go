@@ -73,7 +73,7 @@ func TestReapRemovesLeftovers(t *testing.T) {
 	// The crashed run's root tmpfs is still mounted; Reap must unmount it
 	// before it removes the mount point.
 	rootfs := filepath.Join(rt.cfg.RootfsDir, crashed.ID)
-	if mounts, err := mountsBelow(rootfs); err != nil || !slices.Equal(mounts, []string{rootfs}) {
+	if mounts, err := MountsBelow(rootfs); err != nil || !slices.Equal(mounts, []string{rootfs}) {
 		t.Fatalf("mounts at the crashed run's rootfs: %q (%v), want its tmpfs", mounts, err)
 	}
 
