@@ -18,7 +18,7 @@ import (
 	"github.com/moatdev/moat/internal/store"
 )
 
-// app is what a command works with: the loaded configuration, the store,
+// app is the context of one command: the loaded configuration, the store,
 // the audit recorder, the logger and the acting principal.
 type app struct {
 	cfg       config.Config
@@ -58,12 +58,6 @@ func openApp(ctx context.Context, g *globalFlags) (*app, error) {
 		a.close()
 		return nil, err
 	}
-	p, err := st.GetPrincipal(ctx, a.actor)
-	if err != nil {
-		a.close()
-		return nil, fmt.Errorf("look up principal %q: %w", a.actor, err)
-	}
-	a.principal = p
 	return a, nil
 }
 
@@ -92,27 +86,27 @@ func (a *app) openLog(level string) error {
 	return nil
 }
 
-// resolveActor picks the principal the CLI acts as. The configured default
-// principal is created as a platform admin on first use, so a fresh data
-// directory works; a principal named with --as must already exist.
+// resolveActor picks and loads the principal the CLI acts as. The
+// configured default principal is created as a platform admin on first use,
+// so a fresh data directory works. A principal named with --as must already
+// exist.
 func (a *app) resolveActor(ctx context.Context, as string) error {
-	if as != "" {
-		if _, err := a.store.GetPrincipal(ctx, as); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("principal %q does not exist: create it with 'moat principal add %s --role developer --org ORG'", as, as)
-			}
-			return fmt.Errorf("look up principal %q: %w", as, err)
+	if as == "" {
+		as = a.cfg.Principal
+		err := a.store.EnsurePrincipal(ctx, "system", store.Principal{Name: as, Role: store.RolePlatformAdmin})
+		if err != nil {
+			return fmt.Errorf("ensure default principal %q: %w", as, err)
 		}
-		a.actor = as
-		return nil
 	}
 
-	name := a.cfg.Principal
-	err := a.store.EnsurePrincipal(ctx, "system", store.Principal{Name: name, Role: store.RolePlatformAdmin})
-	if err != nil {
-		return fmt.Errorf("ensure default principal %q: %w", name, err)
+	p, err := a.store.GetPrincipal(ctx, as)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("principal %q does not exist: create it with 'moat principal add %s --role developer --org ORG'", as, as)
 	}
-	a.actor = name
+	if err != nil {
+		return fmt.Errorf("look up principal %q: %w", as, err)
+	}
+	a.actor, a.principal = as, p
 	return nil
 }
 

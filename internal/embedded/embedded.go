@@ -156,7 +156,10 @@ func New(opts Options) (*Runner, error) {
 		Deliverer:         deliverer,
 	})
 
-	reaper := &worker.Reaper{Store: opts.Store, Audit: opts.Audit, Log: opts.Log, Runtimes: reapers(rt, opts.Runtime, cfg, opts.Log)}
+	reaper := &worker.Reaper{
+		Store: opts.Store, Audit: opts.Audit, Log: opts.Log,
+		Runtimes: func() []worker.SandboxReaper { return reapers(rt, opts.Runtime, cfg, opts.Log) },
+	}
 
 	return &Runner{
 		reaper:  reaper,

@@ -26,10 +26,12 @@ type SandboxReaper interface {
 type Reaper struct {
 	Store store.Store
 	Audit *audit.Recorder
-	// Runtimes are every sandbox backend this host may have run the lost
-	// runs with; a run does not record which, and reaping an id a backend
-	// never saw is a no-op.
-	Runtimes []SandboxReaper
+	// Runtimes returns every sandbox backend this host may have run the
+	// lost runs with, because a run does not record which one; reaping an
+	// id that a backend never saw does nothing. It is called only when
+	// there are lost runs, so a moat start with nothing to reap sets up no
+	// other backend.
+	Runtimes func() []SandboxReaper
 	Log      *slog.Logger
 }
 
@@ -55,7 +57,11 @@ func (r *Reaper) ReapLost(ctx context.Context) ([]string, error) {
 	// and anything without a run record stay.
 	var errs []error
 	keep := func(id string) bool { _, ok := lost[id]; return !ok }
-	for _, rt := range r.Runtimes {
+	var runtimes []SandboxReaper
+	if r.Runtimes != nil {
+		runtimes = r.Runtimes()
+	}
+	for _, rt := range runtimes {
 		if _, err := rt.Reap(ctx, keep); err != nil {
 			errs = append(errs, err)
 		}
