@@ -14,7 +14,8 @@ import (
 	"time"
 
 	// Registers the pure-Go "sqlite" driver.
-	_ "modernc.org/sqlite"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // busyTimeout is how long a connection waits for another connection or
@@ -147,7 +148,7 @@ type (
 // write runs fn in one BEGIN IMMEDIATE transaction (the DSN's _txlock) and
 // commits it if fn returns nil.
 func (s *SQLite) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
@@ -161,4 +162,33 @@ func (s *SQLite) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("commit transaction: %w", err)
 	}
 	return nil
+}
+
+// begin starts a write transaction. SQLite's busy handler does not cover
+// every lock conflict: while other processes open a fresh file and switch it
+// to WAL mode, BEGIN IMMEDIATE can fail with SQLITE_BUSY at once. Such a
+// BEGIN is retried with a short pause until busyTimeout has passed.
+func (s *SQLite) begin(ctx context.Context) (*sql.Tx, error) {
+	deadline := time.Now().Add(busyTimeout)
+	pause := 5 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return tx, err
+		}
+		s.log.Info("store busy, retrying begin", "attempt", attempt, "err", err)
+
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 200*time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
