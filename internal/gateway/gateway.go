@@ -68,7 +68,7 @@ func DefaultLimits() Limits {
 	return Limits{MaxQueries: 100, MaxQueryBody: 64 << 10, MaxWebhookCalls: 20, MaxWebhookBody: 64 << 10, MaxDenials: 50}
 }
 
-// Counters are what the run used of the gateway so far.
+// Counters are the run's gateway usage so far.
 type Counters struct {
 	Queries      int64
 	RowsReturned int64

@@ -62,7 +62,7 @@ type Spec struct {
 	UID, GID uint32
 }
 
-// Usage is what the run consumed, read from its cgroup before removal.
+// Usage is the run's resource consumption, read from its cgroup before removal.
 type Usage struct {
 	CPUSeconds      float64
 	PeakMemoryBytes int64
@@ -70,7 +70,7 @@ type Usage struct {
 	PidsHits        int64
 }
 
-// Result is how a sandbox ended.
+// Result is the outcome of a sandbox run.
 type Result struct {
 	// ExitCode is the exit status of the job's PID 1; 128+n when a signal
 	// n ended it. -1 if it never started.

@@ -102,7 +102,7 @@ type BundleVersion struct {
 	CreatedAt time.Time
 }
 
-// RunState is where a run is in its lifecycle.
+// RunState is the lifecycle stage of a run.
 type RunState string
 
 const (
@@ -155,7 +155,7 @@ type RunFilter struct {
 	Limit int
 }
 
-// OutboxState is where a webhook call is in delivery.
+// OutboxState is the delivery stage of a webhook call.
 type OutboxState string
 
 const (

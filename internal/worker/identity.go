@@ -20,7 +20,7 @@ func Identity() string {
 	return fmt.Sprintf("%s/%d/%d", host, pid, processStart(pid))
 }
 
-// workerState is what a worker identity says about its process.
+// workerState is the state of the process a worker identity names.
 type workerState int
 
 const (

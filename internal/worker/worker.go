@@ -110,7 +110,7 @@ func (w *Worker) Execute(ctx context.Context, run store.Run, b *bundle.Bundle, l
 	return finished, err
 }
 
-// runOutcome is what supervision learned about a run.
+// runOutcome is the result of supervising a run.
 type runOutcome struct {
 	cause    string
 	reason   string
